@@ -1,0 +1,55 @@
+# The verbs a user types. Every target sets up what it needs: the virtualenv (.venv, built
+# once, rebuilt when pyproject.toml changes) and, where apt and root are available,
+# Debian's Fashion-MNIST.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FASHION_MNIST := /usr/share/datasets/fashion-mnist
+EXP ?= dcgan_fashion_mnist
+ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: help install data train test test-slow lint clean
+
+help:
+	@echo "make train [ARGS='model=mlp loss=hinge ...']  train (default: DCGAN on Fashion-MNIST, CPU)"
+	@echo "make test                                     set up, lint and run the test suite"
+	@echo "make test-slow                                the slow tests too"
+	@echo "make data                                     install Debian's Fashion-MNIST where possible"
+	@echo "make clean                                    remove the virtualenv and caches (keeps outputs/)"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+data:
+	@if [ -f $(FASHION_MNIST)/train-images-idx3-ubyte.gz ]; then \
+		echo "Fashion-MNIST found in $(FASHION_MNIST)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -q && apt-get install -y -q dataset-fashion-mnist; \
+	else \
+		echo "Fashion-MNIST is not in $(FASHION_MNIST). Install it with"; \
+		echo "  sudo apt-get install dataset-fashion-mnist"; \
+		echo "or put the four IDX files in data/, or let torchvision download them (needs network)."; \
+	fi
+
+train: install data
+	$(BIN)/ganlab-train experiment=$(EXP) $(ARGS)
+
+lint: install
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+test: install data lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-slow: install data
+	$(BIN)/pytest -m slow $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache src/*.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

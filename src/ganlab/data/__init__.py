@@ -1,0 +1,27 @@
+"""LightningDataModules: in-memory image sets, image folders and 2D Gaussian mixtures.
+
+All yield `(x, y)` batches with `x` in [-1, 1] on the device and `y` long labels (-1 when
+unlabelled), and expose `shape`, `num_classes`, `name` and `real_images` for metrics.
+"""
+
+from ganlab.data.cifar10 import CIFAR10DataModule
+from ganlab.data.digits import DigitsDataModule
+from ganlab.data.idx import read_idx
+from ganlab.data.image_folder import ImageFolderDataModule
+from ganlab.data.memory import InMemoryImageDataModule, to_unit_range
+from ganlab.data.mixtures import GridDataModule, MixtureDataModule, RingDataModule
+from ganlab.data.mnist import FashionMNISTDataModule, MNISTDataModule
+
+__all__ = [
+    "CIFAR10DataModule",
+    "DigitsDataModule",
+    "FashionMNISTDataModule",
+    "GridDataModule",
+    "ImageFolderDataModule",
+    "InMemoryImageDataModule",
+    "MNISTDataModule",
+    "MixtureDataModule",
+    "RingDataModule",
+    "read_idx",
+    "to_unit_range",
+]

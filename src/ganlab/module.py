@@ -1,0 +1,275 @@
+"""GANModule: the alternating discriminator / generator updates, EMA and sampling.
+
+One ``training_step`` is one discriminator update on one real batch; every ``n_critic``
+discriminator updates are followed by one generator update. Progress is counted in
+``d_step``, ``g_step`` and ``kimg`` (real images shown, summed over ranks), never in
+Lightning's ``global_step``, which counts both optimizers.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from torch import Tensor, nn
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
+
+from ganlab.losses import AdversarialLoss
+
+OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
+SchedulerFactory = Callable[[Optimizer], LRScheduler]
+
+LATENTS = ("normal", "uniform")
+
+
+def grad_norm(module: nn.Module) -> float:
+    """Global L2 norm of a module's gradients (0 when none exist yet)."""
+    norms = [p.grad.detach().norm() for p in module.parameters() if p.grad is not None]
+    return torch.stack(norms).norm().item() if norms else 0.0
+
+
+class GANModule(pl.LightningModule):
+    """Trains a generator against a discriminator with manual optimization.
+
+    The networks, the loss, the penalties and the optimizer factories are built outside
+    (by ``ganlab.train`` from the Hydra config), so this class knows no dataset and no
+    config system and can be used with plain PyTorch objects.
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        loss: AdversarialLoss,
+        g_optimizer: OptimizerFactory,
+        d_optimizer: OptimizerFactory,
+        penalties: Mapping[str, Callable[..., Tensor]] | None = None,
+        scheduler: SchedulerFactory | None = None,
+        n_critic: int = 1,
+        ema_decay: float = 0.0,
+        grad_clip: float | None = None,
+        alpha: float = 0.5,
+        latent: str = "normal",
+        log_every: int = 10,
+        max_g_steps: int | None = None,
+        max_kimg: float | None = None,
+    ) -> None:
+        super().__init__()
+        if n_critic < 1:
+            raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+        if latent not in LATENTS:
+            raise ValueError(f"latent must be one of {LATENTS}, got {latent!r}")
+        self.automatic_optimization = False
+        self.save_hyperparameters(
+            ignore=[
+                "generator",
+                "discriminator",
+                "loss",
+                "g_optimizer",
+                "d_optimizer",
+                "penalties",
+                "scheduler",
+            ]
+        )
+        self.generator = generator
+        self.discriminator = discriminator
+        self.generator_ema = self._make_ema(generator) if ema_decay > 0 else None
+        self.loss = loss
+        self.penalties = dict(penalties or {})
+        self._g_optimizer = g_optimizer
+        self._d_optimizer = d_optimizer
+        self._scheduler = scheduler
+        self.n_critic = n_critic
+        self.ema_decay = ema_decay
+        self.grad_clip = grad_clip
+        self.alpha = alpha
+        self.latent = latent
+        self.log_every = log_every
+        self.max_g_steps = max_g_steps
+        self.max_kimg = max_kimg
+        self.d_step = 0
+        self.g_step = 0
+        self.images_seen = 0
+        self.last_logged: dict[str, float] = {}
+        self._last: dict[str, Tensor] = {}
+        self._grad_norms: dict[str, float] = {}
+
+    @staticmethod
+    def _make_ema(generator: nn.Module) -> nn.Module:
+        ema = copy.deepcopy(generator)
+        ema.requires_grad_(False)
+        return ema
+
+    # ----------------------------------------------------------------- progress
+
+    @property
+    def kimg(self) -> float:
+        """Thousands of real images shown to the discriminator, over all ranks."""
+        return self.images_seen / 1000.0
+
+    @property
+    def training_done(self) -> bool:
+        """Whether the configured training length (G steps or kimg) is reached."""
+        if self.max_g_steps is not None and self.g_step >= self.max_g_steps:
+            return True
+        return self.max_kimg is not None and self.kimg >= self.max_kimg
+
+    @property
+    def sampling_generator(self) -> nn.Module:
+        """The generator used for samples and evaluation: the EMA copy when enabled."""
+        return self.generator_ema if self.generator_ema is not None else self.generator
+
+    # ----------------------------------------------------------------- sampling
+
+    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """Draw ``n`` latent vectors on the module's device."""
+        z_dim = self.generator.z_dim
+        if self.latent == "uniform":
+            z = torch.rand(n, z_dim, generator=generator) * 2 - 1
+        else:
+            z = torch.randn(n, z_dim, generator=generator)
+        return z.to(self.device)
+
+    @torch.no_grad()
+    def sample(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        """Generate from given latents (and labels) in eval mode, restoring the mode after."""
+        net = self.sampling_generator
+        was_training = net.training
+        net.eval()
+        try:
+            return net(z.to(self.device), None if y is None else y.to(self.device))
+        finally:
+            net.train(was_training)
+
+    # ----------------------------------------------------------------- optimizers
+
+    def configure_optimizers(self) -> Any:
+        opt_g = self._g_optimizer(self.generator.parameters())
+        opt_d = self._d_optimizer(self.discriminator.parameters())
+        if self._scheduler is None:
+            return [opt_g, opt_d]
+        return [opt_g, opt_d], [self._scheduler(opt_g), self._scheduler(opt_d)]
+
+    # ----------------------------------------------------------------- training
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        x, y = batch
+        labels = y if self.generator.num_classes > 0 else None
+        will_g_step = (self.d_step + 1) % self.n_critic == 0
+        will_log = will_g_step and (self.g_step + 1) % self.log_every == 0
+        real_logits = self._discriminator_step(x, labels, will_log)
+        self.d_step += 1
+        self.images_seen += x.shape[0] * self.trainer.world_size
+        if will_g_step:
+            self._generator_step(x.shape[0], labels, real_logits, will_log)
+            self.g_step += 1
+            self._step_schedulers()
+            if self.generator_ema is not None:
+                self._update_ema()
+            if will_log or self.training_done:
+                self._log_metrics()
+        if self.training_done:
+            self.trainer.should_stop = True
+
+    def _discriminator_step(self, x: Tensor, y: Tensor | None, record_norm: bool) -> Tensor:
+        _, opt_d = self.optimizers()
+        with torch.no_grad():
+            fake = self.generator(self.sample_latent(x.shape[0]), y)
+        self.toggle_optimizer(opt_d)
+        real_logits = self.discriminator(x, y)
+        fake_logits = self.discriminator(fake, y)
+        d_loss = self.loss.d_loss(real_logits, fake_logits)
+        total = d_loss
+        for name, penalty in self.penalties.items():
+            value = penalty(self.discriminator, x, fake, y)
+            self._last[f"penalty/{name}"] = value.detach()
+            total = total + value
+        opt_d.zero_grad(set_to_none=True)
+        self.manual_backward(total)
+        if record_norm:
+            self._grad_norms["grad_norm/d"] = grad_norm(self.discriminator)
+        if self.grad_clip is not None:
+            self.clip_gradients(
+                opt_d, gradient_clip_val=self.grad_clip, gradient_clip_algorithm="norm"
+            )
+        opt_d.step()
+        self.loss.after_d_step(self.discriminator)
+        self.untoggle_optimizer(opt_d)
+        self._last["loss/d"] = d_loss.detach()
+        self._last["logits/real"] = real_logits.detach().mean()
+        self._last["logits/fake"] = fake_logits.detach().mean()
+        return real_logits.detach()
+
+    def _generator_step(
+        self, batch_size: int, y: Tensor | None, real_logits: Tensor, record_norm: bool
+    ) -> None:
+        opt_g, _ = self.optimizers()
+        self.toggle_optimizer(opt_g)
+        fake = self.generator(self.sample_latent(batch_size), y)
+        g_loss = self.loss.g_loss(self.discriminator(fake, y), real_logits)
+        opt_g.zero_grad(set_to_none=True)
+        self.manual_backward(g_loss)
+        if record_norm:
+            self._grad_norms["grad_norm/g"] = grad_norm(self.generator)
+        if self.grad_clip is not None:
+            self.clip_gradients(
+                opt_g, gradient_clip_val=self.grad_clip, gradient_clip_algorithm="norm"
+            )
+        opt_g.step()
+        self.untoggle_optimizer(opt_g)
+        self._last["loss/g"] = g_loss.detach()
+
+    def _step_schedulers(self) -> None:
+        """LR schedules advance once per G step for both networks (WGAN-GP's convention)."""
+        if self._scheduler is None:
+            return
+        for scheduler in self.lr_schedulers():
+            scheduler.step()
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        ema_params = list(self.generator_ema.parameters())
+        params = [p.detach() for p in self.generator.parameters()]
+        torch._foreach_lerp_(ema_params, params, 1.0 - self.ema_decay)
+        for ema_buffer, buffer in zip(
+            self.generator_ema.buffers(), self.generator.buffers(), strict=True
+        ):
+            ema_buffer.copy_(buffer)
+
+    def _log_metrics(self) -> None:
+        metrics = {key: value.item() for key, value in self._last.items()}
+        metrics["loss/combined"] = (
+            self.alpha * metrics["loss/g"] + (1 - self.alpha) * metrics["loss/d"]
+        )
+        metrics.update(self._grad_norms)
+        opt_g, opt_d = self.optimizers()
+        metrics["lr/g"] = opt_g.param_groups[0]["lr"]
+        metrics["lr/d"] = opt_d.param_groups[0]["lr"]
+        metrics["progress/kimg"] = self.kimg
+        metrics["progress/d_step"] = float(self.d_step)
+        if not all(math.isfinite(v) for v in metrics.values()):
+            bad = sorted(k for k, v in metrics.items() if not math.isfinite(v))
+            self.print(f"warning: non-finite values at G step {self.g_step}: {', '.join(bad)}")
+        self.last_logged = metrics
+        for logger in self.loggers:
+            logger.log_metrics(metrics, step=self.g_step)
+
+    # ----------------------------------------------------------------- checkpoint
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["ganlab_counters"] = {
+            "d_step": self.d_step,
+            "g_step": self.g_step,
+            "images_seen": self.images_seen,
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        counters = checkpoint["ganlab_counters"]
+        self.d_step = int(counters["d_step"])
+        self.g_step = int(counters["g_step"])
+        self.images_seen = int(counters["images_seen"])

@@ -1,0 +1,11 @@
+"""Generators and discriminators: plain PyTorch modules that know nothing of training.
+
+Every net is built from the data ``shape`` and ``num_classes`` (0 = unconditional).
+A generator maps ``(z [B, z_dim], y [B] | None)`` to ``x [B, *shape]``; a discriminator maps
+``(x, y)`` to logits ``[B]``.
+"""
+
+from ganlab.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from ganlab.nets.mlp import MLPDiscriminator, MLPGenerator
+
+__all__ = ["DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator"]

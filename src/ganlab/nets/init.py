@@ -1,0 +1,26 @@
+"""Weight initialisation shared by the networks."""
+
+from __future__ import annotations
+
+from torch import nn
+
+_WEIGHTED = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)
+_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm)
+
+
+def normal_init(module: nn.Module, std: float = 0.02) -> None:
+    """Draw linear/conv weights from N(0, std) and norm scales from N(1, std); zero all biases.
+
+    Radford et al. 2015 (DCGAN) and Lin et al. 2018 (PacGAN) initialise every weight from
+    N(0, 0.02). Embeddings keep their own initialisation: a label embedding fed next to z ~ N(0, 1)
+    should have z's scale, not 0.02.
+    """
+    for m in module.modules():
+        if isinstance(m, _WEIGHTED):
+            nn.init.normal_(m.weight, 0.0, std)
+        elif isinstance(m, _NORMS) and m.weight is not None:
+            nn.init.normal_(m.weight, 1.0, std)
+        else:
+            continue
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)

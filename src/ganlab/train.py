@@ -1,0 +1,211 @@
+"""Hydra entry point: compose -> validate -> instantiate -> fit -> summary.json.
+
+No training logic lives here: ``GANModule`` holds the G/D loop, callbacks hold the
+schedules. This file only turns the composed config into objects and reports.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from ganlab.config import validate
+from ganlab.errors import ConfigError, GanlabError
+from ganlab.summary import command_line, versions, write_json
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from ganlab.module import GANModule
+
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+
+_RUN_UID = secrets.token_hex(2)
+OmegaConf.register_new_resolver("ganlab_uid", lambda: _RUN_UID, replace=True)
+
+
+def _instantiate(node: DictConfig, field: str, **kwargs: Any) -> Any:
+    """``hydra.utils.instantiate`` whose failures name the config field at fault."""
+    try:
+        return instantiate(node, **kwargs)
+    except InstantiationException as exc:
+        cause = exc.__cause__ if exc.__cause__ is not None else exc
+        raise ConfigError(f"{field}: {cause}") from None
+
+
+def build_networks(
+    model_cfg: DictConfig, shape: tuple[int, ...], num_classes: int
+) -> tuple[nn.Module, nn.Module]:
+    """Generator and discriminator for this data shape, conditional when the model asks."""
+    if model_cfg.conditional and num_classes == 0:
+        raise ConfigError(
+            "model.conditional is true but the dataset has no class labels: "
+            "pick a labelled dataset or an unconditional model."
+        )
+    classes = num_classes if model_cfg.conditional else 0
+    generator = _instantiate(
+        model_cfg.generator, "model.generator", shape=shape, num_classes=classes
+    )
+    discriminator = _instantiate(
+        model_cfg.discriminator, "model.discriminator", shape=shape, num_classes=classes
+    )
+    return generator, discriminator
+
+
+def build_module(cfg: DictConfig, generator: nn.Module, discriminator: nn.Module) -> GANModule:
+    from ganlab.module import GANModule
+
+    penalties = {
+        name: _instantiate(node, f"loss.penalties.{name}")
+        for name, node in cfg.loss.penalties.items()
+    }
+    return GANModule(
+        generator=generator,
+        discriminator=discriminator,
+        loss=_instantiate(cfg.loss.adversarial, "loss.adversarial"),
+        penalties=penalties,
+        g_optimizer=_instantiate(cfg.optim.generator, "optim.generator"),
+        d_optimizer=_instantiate(cfg.optim.discriminator, "optim.discriminator"),
+        scheduler=None
+        if cfg.optim.scheduler is None
+        else _instantiate(cfg.optim.scheduler, "optim.scheduler"),
+        n_critic=cfg.optim.n_critic,
+        **OmegaConf.to_container(cfg.gan, resolve=True),
+    )
+
+
+def find_checkpoint(cfg: DictConfig, run_dir: Path) -> Path | None:
+    """The checkpoint that ``resume`` names: false, true (newest of this run name) or a path."""
+    resume = cfg.resume
+    if resume is False or resume is None:
+        return None
+    if resume is True:
+        pattern = f"{cfg.name}/*/checkpoints/last.ckpt"
+        found = [p for p in Path(cfg.paths.output_root).glob(pattern) if run_dir not in p.parents]
+        if not found:
+            raise ConfigError(
+                f"resume=true: no checkpoint matches {cfg.paths.output_root}/{pattern}. "
+                "Run without resume first, or give resume=PATH to a run folder or .ckpt file."
+            )
+        return max(found, key=lambda p: p.stat().st_mtime)
+    path = Path(str(resume))
+    candidates = [path, path / "checkpoints" / "last.ckpt", path / "last.ckpt"]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        f"resume={resume}: no checkpoint there (looked for {', '.join(map(str, candidates))})."
+    )
+
+
+def _objects(group: DictConfig, field: str) -> list[Any]:
+    return [_instantiate(node, f"{field}.{key}") for key, node in group.items() if node is not None]
+
+
+def _overrides() -> list[str]:
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Train one run as configured; returns the summary also written to summary.json."""
+    validate(cfg)
+    # Imported only now, so a bad config is reported without paying for Lightning's import.
+    import lightning.pytorch as pl
+
+    run_dir = Path(cfg.paths.run_dir)
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+
+    datamodule = _instantiate(cfg.data, "data")
+    generator, discriminator = build_networks(
+        cfg.model, tuple(datamodule.shape), datamodule.num_classes
+    )
+    module = build_module(cfg, generator, discriminator)
+    checkpoint = find_checkpoint(cfg, run_dir)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+
+    loggers = _objects(cfg.logger, "logger")
+    callbacks = _objects(cfg.callbacks, "callbacks")
+    trainer: pl.Trainer = _instantiate(cfg.trainer, "trainer", logger=loggers, callbacks=callbacks)
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    for logger in loggers:
+        logger.log_hyperparams(resolved)
+
+    start = time.perf_counter()
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=checkpoint)
+    finally:
+        for logger in loggers:
+            if isinstance(logger, pl.loggers.WandbLogger):
+                logger.experiment.finish()
+    wall = time.perf_counter() - start
+
+    per_rank = datamodule.batch_size
+    summary = {
+        "name": cfg.name,
+        "experiment": _choice("experiment"),
+        "seed": cfg.seed,
+        "command": command_line(),
+        "overrides": _overrides(),
+        "run_dir": str(run_dir),
+        "resumed_from": None if checkpoint is None else str(checkpoint),
+        "g_steps": module.g_step,
+        "d_steps": module.d_step,
+        "kimg": module.kimg,
+        "batch_size": {"per_rank": per_rank, "global": per_rank * trainer.world_size},
+        "world_size": trainer.world_size,
+        "wall_time_s": wall,
+        "images_per_s": (module.kimg * 1000 / wall) if wall > 0 else None,
+        "final": module.last_logged,
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "versions": versions(),
+    }
+    if trainer.is_global_zero:
+        write_json(run_dir / "summary.json", summary)
+    return summary
+
+
+def _choice(group: str) -> str | None:
+    if not HydraConfig.initialized():
+        return None
+    return HydraConfig.get().runtime.choices.get(group)
+
+
+def _discard_fresh_run_dir(run_dir: Path) -> None:
+    """Remove the folder Hydra just made for a run that never started (config + log only).
+
+    Its parent (``outputs/<name>``) goes too when that leaves it empty.
+    """
+    if not run_dir.is_dir():
+        return
+    leftovers = [p for p in run_dir.iterdir() if p.name != ".hydra" and p.suffix != ".log"]
+    if not leftovers:
+        shutil.rmtree(run_dir)
+        if not any(run_dir.parent.iterdir()):
+            run_dir.parent.rmdir()
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
+def main(cfg: DictConfig) -> None:
+    """``ganlab-train``: train from the composed config; bad input exits 2 with one message."""
+    try:
+        train(cfg)
+    except GanlabError as exc:
+        _discard_fresh_run_dir(Path(HydraConfig.get().runtime.output_dir))
+        print(f"ganlab-train: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

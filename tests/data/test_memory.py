@@ -1,0 +1,159 @@
+"""The in-memory base: batching, conversion, resizing and the Lightning hooks (on digits)."""
+
+import lightning.pytorch as pl
+import pytest
+import torch
+from lightning.pytorch.utilities.data import _update_dataloader
+from torch.utils.data import DistributedSampler
+
+from ganlab.data import DigitsDataModule, InMemoryImageDataModule, to_unit_range
+from ganlab.data.memory import TensorPairDataset, convert_channels, resize_images
+from ganlab.errors import DataError
+
+
+def test_to_unit_range_maps_endpoints_and_dtype():
+    x = torch.tensor([0, 127, 255], dtype=torch.uint8)
+    y = to_unit_range(x)
+    assert y.dtype == torch.float32
+    assert y[0].item() == -1.0
+    assert y[2].item() == 1.0
+    assert abs(y[1].item() + 1 / 255) < 1e-6
+    assert InMemoryImageDataModule.to_unit_range is to_unit_range
+
+
+def test_getitems_returns_one_batched_tensor():
+    ds = TensorPairDataset(torch.arange(10).view(10, 1), torch.arange(10) * 2)
+    x, y = ds.__getitems__([3, 1, 7])
+    assert x.view(-1).tolist() == [3, 1, 7]
+    assert y.tolist() == [6, 2, 14]
+    assert ds[4][1].item() == 8
+    assert len(ds) == 10
+
+
+def test_dataloader_batches_and_device_conversion():
+    dm = DigitsDataModule(batch_size=32)
+    loader = dm.train_dataloader()
+    assert loader.drop_last
+    assert len(loader) == 1500 // 32
+    x, y = next(iter(loader))
+    assert x.dtype == torch.uint8 and x.shape == (32, 1, 32, 32)
+    assert y.dtype == torch.int64 and y.shape == (32,)
+    xf, yf = dm.on_after_batch_transfer((x, y), 0)
+    assert xf.dtype == torch.float32 and xf.shape == (32, 1, 32, 32)
+    assert xf.min() >= -1.0 and xf.max() <= 1.0
+    assert xf.min() == -1.0  # digits have black background
+    assert torch.equal(yf, y)
+
+
+def test_setup_is_idempotent_and_limit_keeps_first_images():
+    dm = DigitsDataModule(limit=100)
+    dm.setup()
+    first = dm.images
+    dm.setup("fit")
+    assert dm.images is first
+    assert first.shape == (100, 1, 32, 32) and first.is_contiguous()
+    full = DigitsDataModule()
+    full.setup()
+    assert torch.equal(full.images[:100], first)
+    assert torch.equal(full.labels[:100], dm.labels)
+
+
+def test_too_few_images_for_batch_size_errors():
+    dm = DigitsDataModule(limit=10, batch_size=64)
+    with pytest.raises(DataError, match=r"10 training samples.*batch_size=64"):
+        dm.train_dataloader()
+
+
+def test_real_images_checks_split_and_n():
+    dm = DigitsDataModule()
+    x, y = dm.real_images("test", n=5)
+    assert x.shape == (5, 1, 32, 32) and y.shape == (5,)
+    assert dm.real_images("test")[0] is dm.real_images("test")[0]  # cached
+    with pytest.raises(DataError, match=r"n=1000.*'test', which has 297"):
+        dm.real_images("test", n=1000)
+    with pytest.raises(DataError, match="unknown split 'val'"):
+        dm.real_images("val")
+
+
+def test_pad_is_symmetric_and_black():
+    x = torch.full((2, 1, 28, 28), 200, dtype=torch.uint8)
+    out = resize_images(x, 32, "pad")
+    assert out.shape == (2, 1, 32, 32) and out.dtype == torch.uint8
+    assert torch.equal(out[:, :, 2:30, 2:30], x)
+    assert out.sum() == x.sum()
+    odd = resize_images(x, 31, "pad")
+    assert torch.equal(odd[:, :, 1:29, 1:29], x)
+
+
+def test_pad_smaller_than_native_errors_at_construction():
+    with pytest.raises(DataError, match=r"resize='pad'.*resolution=4.*use resolution >= 8"):
+        DigitsDataModule(resolution=4, resize="pad")
+    with pytest.raises(DataError, match="resize='nearest'"):
+        DigitsDataModule(resize="nearest")
+    with pytest.raises(DataError, match="channels=2"):
+        DigitsDataModule(channels=2)
+
+
+def test_bilinear_resize_keeps_uint8_constants_and_mean():
+    flat = torch.full((2, 3, 28, 28), 77, dtype=torch.uint8)
+    up = resize_images(flat, 64, "bilinear")
+    assert up.dtype == torch.uint8 and up.shape == (2, 3, 64, 64)
+    assert (up == 77).all()
+    x = torch.randint(0, 256, (3, 3, 32, 32), dtype=torch.uint8)
+    down = resize_images(x, 8, "bilinear")
+    assert down.shape == (3, 3, 8, 8)
+    # antialiased 4x shrinking averages ~8x8 pixels (noise std ~0.18x); without antialiasing
+    # bilinear would average only 2x2 (~0.5x), i.e. alias
+    assert abs(down.float().mean() - x.float().mean()) < 3.0
+    assert down.float().std() < 0.3 * x.float().std()
+
+
+def test_channel_conversion_both_ways():
+    grey = torch.randint(0, 256, (2, 1, 4, 4), dtype=torch.uint8)
+    rgb = convert_channels(grey, 3)
+    assert rgb.shape == (2, 3, 4, 4) and all(torch.equal(rgb[:, c : c + 1], grey) for c in range(3))
+    back = convert_channels(rgb, 1)
+    assert (back.int() - grey.int()).abs().max() <= 1
+    dm = DigitsDataModule(channels=3, limit=4)
+    assert dm.shape == (3, 32, 32)
+    dm.setup()
+    assert dm.images.shape == (4, 3, 32, 32)
+
+
+def test_lightning_uses_the_datamodule_hook_and_can_shard():
+    """Lightning calls our on_after_batch_transfer and can swap in a DistributedSampler."""
+    seen = []
+
+    class Probe(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def training_step(self, batch, batch_idx):
+            seen.append(batch)
+            return (self.w - batch[0].mean()) ** 2
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    dm = DigitsDataModule(batch_size=16, limit=64)
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        max_steps=2,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(Probe(), datamodule=dm)
+    assert len(seen) == 2
+    x, y = seen[0]
+    assert x.dtype == torch.float32 and x.min() >= -1 and x.max() <= 1
+    assert y.dtype == torch.int64
+
+    loader = dm.train_dataloader()
+    sharded = _update_dataloader(loader, DistributedSampler(loader.dataset, 2, 0, shuffle=True))
+    assert isinstance(sharded.sampler, DistributedSampler)
+    assert len(sharded) == 32 // 16
+    xb, _ = next(iter(sharded))
+    assert xb.shape == (16, 1, 32, 32) and xb.dtype == torch.uint8

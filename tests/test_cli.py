@@ -1,0 +1,114 @@
+"""``ganlab-train`` as a user runs it: a subprocess on Fashion-MNIST, resume, bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAIN = Path(sys.executable).parent / "ganlab-train"
+QUICK = [
+    "data.limit=256",
+    "data.batch_size=32",
+    "gan.max_g_steps=4",
+    "callbacks.samples.every_g_steps=2",
+    "callbacks.checkpoint.every_g_steps=2",
+    "model.generator.width=16",
+    "model.discriminator.width=16",
+]
+
+
+def run_train(*args: str, out: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "WANDB_SILENT": "true"}
+    return subprocess.run(
+        [str(TRAIN), f"paths.output_root={out}", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def run_dirs(out: Path, name: str) -> list[Path]:
+    return sorted(p for p in (out / name).glob("*") if p.is_dir())
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("outputs")
+    proc = run_train(*QUICK, "name=cli", out=out)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (run,) = run_dirs(out, "cli")
+    return run
+
+
+def test_train_writes_samples_checkpoint_summary_and_wandb(first_run: Path) -> None:
+    assert [p.name for p in sorted((first_run / "samples").glob("*.png"))] == [
+        "g0000002.png",
+        "g0000004.png",
+    ]
+    assert (first_run / "checkpoints" / "last.ckpt").stat().st_size > 0
+    assert (first_run / ".hydra" / "config.yaml").is_file()
+    summary = json.loads((first_run / "summary.json").read_text())
+    assert summary["g_steps"] == 4 and summary["name"] == "cli"
+    assert "data.limit=256" in summary["overrides"]
+    (wandb_run,) = (first_run / "wandb").glob("offline-run-*")
+    assert list(wandb_run.glob("run-*.wandb")), "offline W&B run has no .wandb file"
+    assert (first_run / "metrics.csv").read_text().count("\n") >= 2
+
+
+def test_resume_true_continues_from_the_newest_run(first_run: Path) -> None:
+    out = first_run.parents[1]
+    before = snapshot(first_run)
+    proc = run_train(*QUICK, "name=cli", "resume=true", "gan.max_g_steps=6", "logger=csv", out=out)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    second = next(p for p in run_dirs(out, "cli") if p != first_run)
+    summary = json.loads((second / "summary.json").read_text())
+    assert (summary["g_steps"], summary["d_steps"]) == (6, 6)
+    assert summary["resumed_from"] == str(first_run / "checkpoints" / "last.ckpt")
+    assert snapshot(first_run) == before
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("optim.generator.lr=-0.1", "optim.generator.lr: expected a positive number, got -0.1"),
+        ("optim.n_critic=0", "optim.n_critic: expected an integer >= 1, got 0"),
+        ("data.resolution=30", "model.generator: "),
+        ("data.root=/no/such/dir", "/no/such/dir"),
+    ],
+)
+def test_bad_input_exits_with_one_message_and_touches_nothing(
+    first_run: Path, override: str, expected: str
+) -> None:
+    out = first_run.parents[1]
+    before = snapshot(out)
+    extra = ["data=image_folder"] if override.startswith("data.root") else []
+    proc = run_train(*QUICK, *extra, "name=cli", override, out=out)
+    assert proc.returncode == 2
+    assert expected in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert len([line for line in proc.stderr.splitlines() if "error" in line.lower()]) == 1
+    assert snapshot(out) == before
+
+
+def test_unknown_choice_lists_the_available_ones(tmp_path: Path) -> None:
+    proc = run_train("model=no_such_model", out=tmp_path)
+    assert proc.returncode != 0
+    assert "no_such_model" in proc.stderr
+    assert "dcgan" in proc.stderr  # Hydra names the available choices
