@@ -68,7 +68,11 @@ def test_train_writes_samples_checkpoint_summary_and_wandb(first_run: Path) -> N
     assert summary["g_steps"] == 4 and summary["name"] == "cli"
     assert "data.limit=256" in summary["overrides"]
     (wandb_run,) = (first_run / "wandb").glob("offline-run-*")
-    assert list(wandb_run.glob("run-*.wandb")), "offline W&B run has no .wandb file"
+    (records,) = wandb_run.glob("run-*.wandb")
+    data = records.read_bytes()
+    assert b"max_g_steps" in data  # the resolved config is the run's W&B config
+    assert b"loss/d" in data
+    assert list((wandb_run / "files" / "media" / "images").glob("samples_*.png"))
     assert (first_run / "metrics.csv").read_text().count("\n") >= 2
 
 

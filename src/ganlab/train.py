@@ -6,10 +6,12 @@ schedules. This file only turns the composed config into objects and reports.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import shutil
 import sys
 import time
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +32,21 @@ if TYPE_CHECKING:
     from ganlab.module import GANModule
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+
+# The CSV logger shares the run folder with Hydra's files by design; its warning that the
+# folder is not empty, and a deprecation inside Lightning, say nothing about the run.
+warnings.filterwarnings("ignore", message="Experiment logs directory .* exists and is not empty")
+warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)")
+
+
+class _DropAdvert(logging.Filter):
+    """Lightning logs an advertisement for a cloud service at every start; drop it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "litlogger" not in record.getMessage()
+
+
+logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_DropAdvert())
 
 _RUN_UID = secrets.token_hex(2)
 OmegaConf.register_new_resolver("ganlab_uid", lambda: _RUN_UID, replace=True)
@@ -137,14 +154,24 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     loggers = _objects(cfg.logger, "logger")
     callbacks = _objects(cfg.callbacks, "callbacks")
-    trainer: pl.Trainer = _instantiate(cfg.trainer, "trainer", logger=loggers, callbacks=callbacks)
+    has_bar = any(isinstance(c, pl.callbacks.ProgressBar) for c in callbacks)
+    trainer: pl.Trainer = _instantiate(
+        cfg.trainer,
+        "trainer",
+        logger=loggers,
+        callbacks=callbacks,
+        enable_progress_bar=has_bar,
+    )
     resolved = OmegaConf.to_container(cfg, resolve=True)
+    if trainer.is_global_zero:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(resolved, run_dir / "config.yaml")
     for logger in loggers:
         logger.log_hyperparams(resolved)
 
     start = time.perf_counter()
     try:
-        trainer.fit(module, datamodule=datamodule, ckpt_path=checkpoint)
+        trainer.fit(module, datamodule=datamodule, ckpt_path=checkpoint, weights_only=True)
     finally:
         for logger in loggers:
             if isinstance(logger, pl.loggers.WandbLogger):
@@ -200,11 +227,15 @@ def _discard_fresh_run_dir(run_dir: Path) -> None:
 def main(cfg: DictConfig) -> None:
     """``ganlab-train``: train from the composed config; bad input exits 2 with one message."""
     try:
-        train(cfg)
+        summary = train(cfg)
     except GanlabError as exc:
         _discard_fresh_run_dir(Path(HydraConfig.get().runtime.output_dir))
         print(f"ganlab-train: error: {exc}", file=sys.stderr)
         sys.exit(2)
+    print(
+        f"ganlab-train: {summary['g_steps']} G steps, {summary['kimg']:.1f} kimg in "
+        f"{summary['wall_time_s']:.0f} s; outputs in {summary['run_dir']}"
+    )
 
 
 if __name__ == "__main__":

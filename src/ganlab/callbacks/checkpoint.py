@@ -47,7 +47,7 @@ class PeriodicCheckpoint(pl.Callback):
         tmp = self.dirpath / ".last.ckpt.tmp"
         if trainer.is_global_zero:
             self.dirpath.mkdir(parents=True, exist_ok=True)
-        trainer.save_checkpoint(tmp)
+        trainer.save_checkpoint(tmp, weights_only=False)
         if trainer.is_global_zero:
             os.replace(tmp, self.last_path)
 

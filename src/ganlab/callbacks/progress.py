@@ -50,7 +50,7 @@ class GANProgressBar(ProgressBar):
         )
         self._progress = Progress(
             TextColumn(f"[bold]train[/] ({unit})"),
-            BarColumn(),
+            BarColumn(bar_width=24),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             TextColumn("ETA"),
@@ -70,7 +70,7 @@ class GANProgressBar(ProgressBar):
         logged = pl_module.last_logged
         status = f"kimg {pl_module.kimg:.1f}"
         if logged:
-            status += f"  d_loss {logged['loss/d']:.3f}  g_loss {logged['loss/g']:.3f}"
+            status += f" D {logged['loss/d']:.3f} G {logged['loss/g']:.3f}"
         self._progress.update(self._task, completed=done, status=status)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: GANModule) -> None:
