@@ -6,11 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
+from hydra import initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
+from ganlab.sweep import compose_job
 from ganlab.train import CONF_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,20 +22,15 @@ def compose_config(overrides: list[str], out: Path) -> DictConfig:
     """Compose ``train.yaml`` as ``ganlab-train`` would, writing under ``out``."""
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(
-            config_name="train",
-            overrides=[
+        return compose_job(
+            "train",
+            [
                 f"paths.root_dir={ROOT}",
                 f"paths.output_root={out}",
                 f"paths.run_dir={out / 'run'}",
                 *overrides,
             ],
-            return_hydra_config=True,
         )
-    HydraConfig.instance().set_config(cfg)
-    with open_dict(cfg):
-        del cfg["hydra"]  # as under @hydra.main: the hydra node lives in HydraConfig only
-    return cfg
 
 
 @pytest.fixture

@@ -21,6 +21,8 @@ NARROW = {
     "mlp": ["model.generator.hidden=[64,64]", "model.discriminator.hidden=[32,32]"],
     "dcgan": ["model.generator.width=8", "model.discriminator.width=8"],
     "cdcgan": ["model.generator.width=8", "model.discriminator.width=8"],
+    "sngan_resnet": ["model.generator.width=16", "model.discriminator.width=16"],
+    "sngan_resnet_cond": ["model.generator.width=16", "model.discriminator.width=16"],
 }
 
 

@@ -58,6 +58,7 @@ class GANModule(pl.LightningModule):
         log_every: int = 10,
         max_g_steps: int | None = None,
         max_kimg: float | None = None,
+        seed: int = 0,
     ) -> None:
         super().__init__()
         if n_critic < 1:
@@ -92,6 +93,8 @@ class GANModule(pl.LightningModule):
         self.log_every = log_every
         self.max_g_steps = max_g_steps
         self.max_kimg = max_kimg
+        self.seed = seed
+        self._latent_rng: torch.Generator | None = None
         self.d_step = 0
         self.g_step = 0
         self.images_seen = 0
@@ -127,13 +130,33 @@ class GANModule(pl.LightningModule):
     # ----------------------------------------------------------------- sampling
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """Draw ``n`` latent vectors on the module's device."""
+        """Draw ``n`` latent vectors on the module's device (from ``generator`` if given)."""
         z_dim = self.generator.z_dim
+        device = self.device if generator is None else generator.device
         if self.latent == "uniform":
-            z = torch.rand(n, z_dim, generator=generator) * 2 - 1
+            z = torch.rand(n, z_dim, generator=generator, device=device) * 2 - 1
         else:
-            z = torch.randn(n, z_dim, generator=generator)
+            z = torch.randn(n, z_dim, generator=generator, device=device)
         return z.to(self.device)
+
+    def on_fit_start(self) -> None:
+        if self._latent_rng is None:
+            self._latent_rng = torch.Generator(device=self.device).manual_seed(self.seed)
+
+    def batch_latent(self, batch_size: int) -> Tensor:
+        """Latents for this rank's share of the global batch, from the module's own RNG.
+
+        The stream is seeded by ``seed``, identical on every rank and saved in checkpoints:
+        each rank draws the whole global batch and keeps its own slice, so ranks never share
+        noise, N ranks with batch B see the latents of one process with batch N * B, and a
+        resumed run continues the same stream.
+        """
+        world = self.trainer.world_size
+        if world == 1:
+            return self.sample_latent(batch_size, self._latent_rng)
+        z = self.sample_latent(batch_size * world, self._latent_rng)
+        rank = self.trainer.global_rank
+        return z[rank * batch_size : (rank + 1) * batch_size]
 
     @torch.no_grad()
     def sample(self, z: Tensor, y: Tensor | None = None) -> Tensor:
@@ -179,7 +202,7 @@ class GANModule(pl.LightningModule):
     def _discriminator_step(self, x: Tensor, y: Tensor | None, record_norm: bool) -> Tensor:
         _, opt_d = self.optimizers()
         with torch.no_grad():
-            fake = self.generator(self.sample_latent(x.shape[0]), y)
+            fake = self.generator(self.batch_latent(x.shape[0]), y)
         self.toggle_optimizer(opt_d)
         real_logits = self.discriminator(x, y)
         fake_logits = self.discriminator(fake, y)
@@ -191,6 +214,7 @@ class GANModule(pl.LightningModule):
             total = total + value
         opt_d.zero_grad(set_to_none=True)
         self.manual_backward(total)
+        self._reduce_gradients(self.discriminator)
         if record_norm:
             self._grad_norms["grad_norm/d"] = grad_norm(self.discriminator)
         if self.grad_clip is not None:
@@ -210,10 +234,11 @@ class GANModule(pl.LightningModule):
     ) -> None:
         opt_g, _ = self.optimizers()
         self.toggle_optimizer(opt_g)
-        fake = self.generator(self.sample_latent(batch_size), y)
+        fake = self.generator(self.batch_latent(batch_size), y)
         g_loss = self.loss.g_loss(self.discriminator(fake, y), real_logits)
         opt_g.zero_grad(set_to_none=True)
         self.manual_backward(g_loss)
+        self._reduce_gradients(self.generator)
         if record_norm:
             self._grad_norms["grad_norm/g"] = grad_norm(self.generator)
         if self.grad_clip is not None:
@@ -223,6 +248,28 @@ class GANModule(pl.LightningModule):
         opt_g.step()
         self.untoggle_optimizer(opt_g)
         self._last["loss/g"] = g_loss.detach()
+
+    def _reduce_gradients(self, net: nn.Module) -> None:
+        """Average one network's gradients over ranks in a single all-reduce (no-op alone)."""
+        world = self.trainer.world_size
+        if world == 1:
+            return
+        grads = [p.grad for p in net.parameters() if p.grad is not None]
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        torch.distributed.all_reduce(flat)
+        flat.div_(world)
+        offset = 0
+        for g in grads:
+            g.copy_(flat[offset : offset + g.numel()].view_as(g))
+            offset += g.numel()
+
+    @torch.no_grad()
+    def sync_buffers(self) -> None:
+        """Give every rank rank 0's buffers (batch-norm statistics), e.g. before evaluation."""
+        if self.trainer.world_size == 1:
+            return
+        for buffer in self.buffers():
+            torch.distributed.broadcast(buffer, src=0)
 
     def _step_schedulers(self) -> None:
         """LR schedules advance once per G step for both networks (WGAN-GP's convention)."""
@@ -267,9 +314,12 @@ class GANModule(pl.LightningModule):
             "g_step": self.g_step,
             "images_seen": self.images_seen,
         }
+        checkpoint["ganlab_latent_rng"] = self._latent_rng.get_state()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         counters = checkpoint["ganlab_counters"]
         self.d_step = int(counters["d_step"])
         self.g_step = int(counters["g_step"])
         self.images_seen = int(counters["images_seen"])
+        self._latent_rng = torch.Generator(device=self.device)
+        self._latent_rng.set_state(checkpoint["ganlab_latent_rng"])

@@ -14,22 +14,17 @@ import time
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from ganlab.build import build_module, build_networks, instantiate_field, instantiate_group
 from ganlab.config import validate
 from ganlab.errors import ConfigError, GanlabError
 from ganlab.summary import command_line, versions, write_json
-
-if TYPE_CHECKING:
-    from torch import nn
-
-    from ganlab.module import GANModule
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
@@ -49,57 +44,23 @@ class _DropAdvert(logging.Filter):
 logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_DropAdvert())
 
 _RUN_UID = secrets.token_hex(2)
+
+
+def _sweep_group() -> str | None:
+    """W&B group of a multirun job: its sweep folder's name, so a sweep's runs group together."""
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return None
+    return Path(HydraConfig.get().sweep.dir).name
+
+
+def _override_tags() -> list[str]:
+    """The job's command-line overrides as W&B tags (W&B caps a tag at 64 characters)."""
+    return [override[:64] for override in _overrides()]
+
+
 OmegaConf.register_new_resolver("ganlab_uid", lambda: _RUN_UID, replace=True)
-
-
-def _instantiate(node: DictConfig, field: str, **kwargs: Any) -> Any:
-    """``hydra.utils.instantiate`` whose failures name the config field at fault."""
-    try:
-        return instantiate(node, **kwargs)
-    except InstantiationException as exc:
-        cause = exc.__cause__ if exc.__cause__ is not None else exc
-        raise ConfigError(f"{field}: {cause}") from None
-
-
-def build_networks(
-    model_cfg: DictConfig, shape: tuple[int, ...], num_classes: int
-) -> tuple[nn.Module, nn.Module]:
-    """Generator and discriminator for this data shape, conditional when the model asks."""
-    if model_cfg.conditional and num_classes == 0:
-        raise ConfigError(
-            "model.conditional is true but the dataset has no class labels: "
-            "pick a labelled dataset or an unconditional model."
-        )
-    classes = num_classes if model_cfg.conditional else 0
-    generator = _instantiate(
-        model_cfg.generator, "model.generator", shape=shape, num_classes=classes
-    )
-    discriminator = _instantiate(
-        model_cfg.discriminator, "model.discriminator", shape=shape, num_classes=classes
-    )
-    return generator, discriminator
-
-
-def build_module(cfg: DictConfig, generator: nn.Module, discriminator: nn.Module) -> GANModule:
-    from ganlab.module import GANModule
-
-    penalties = {
-        name: _instantiate(node, f"loss.penalties.{name}")
-        for name, node in cfg.loss.penalties.items()
-    }
-    return GANModule(
-        generator=generator,
-        discriminator=discriminator,
-        loss=_instantiate(cfg.loss.adversarial, "loss.adversarial"),
-        penalties=penalties,
-        g_optimizer=_instantiate(cfg.optim.generator, "optim.generator"),
-        d_optimizer=_instantiate(cfg.optim.discriminator, "optim.discriminator"),
-        scheduler=None
-        if cfg.optim.scheduler is None
-        else _instantiate(cfg.optim.scheduler, "optim.scheduler"),
-        n_critic=cfg.optim.n_critic,
-        **OmegaConf.to_container(cfg.gan, resolve=True),
-    )
+OmegaConf.register_new_resolver("ganlab_sweep_group", _sweep_group, replace=True)
+OmegaConf.register_new_resolver("ganlab_override_tags", _override_tags, replace=True)
 
 
 def find_checkpoint(cfg: DictConfig, run_dir: Path) -> Path | None:
@@ -126,10 +87,6 @@ def find_checkpoint(cfg: DictConfig, run_dir: Path) -> Path | None:
     )
 
 
-def _objects(group: DictConfig, field: str) -> list[Any]:
-    return [_instantiate(node, f"{field}.{key}") for key, node in group.items() if node is not None]
-
-
 def _overrides() -> list[str]:
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
 
@@ -143,7 +100,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     run_dir = Path(cfg.paths.run_dir)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
 
-    datamodule = _instantiate(cfg.data, "data")
+    datamodule = instantiate_field(cfg.data, "data")
     generator, discriminator = build_networks(
         cfg.model, tuple(datamodule.shape), datamodule.num_classes
     )
@@ -152,10 +109,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     datamodule.prepare_data()
     datamodule.setup("fit")
 
-    loggers = _objects(cfg.logger, "logger")
-    callbacks = _objects(cfg.callbacks, "callbacks")
+    loggers = instantiate_group(cfg.logger, "logger")
+    callbacks = instantiate_group(cfg.callbacks, "callbacks")
     has_bar = any(isinstance(c, pl.callbacks.ProgressBar) for c in callbacks)
-    trainer: pl.Trainer = _instantiate(
+    trainer: pl.Trainer = instantiate_field(
         cfg.trainer,
         "trainer",
         logger=loggers,
@@ -192,6 +149,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "kimg": module.kimg,
         "batch_size": {"per_rank": per_rank, "global": per_rank * trainer.world_size},
         "world_size": trainer.world_size,
+        "global_rank": trainer.global_rank,
         "wall_time_s": wall,
         "images_per_s": (module.kimg * 1000 / wall) if wall > 0 else None,
         "final": module.last_logged,
@@ -224,18 +182,36 @@ def _discard_fresh_run_dir(run_dir: Path) -> None:
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
-def main(cfg: DictConfig) -> None:
-    """``ganlab-train``: train from the composed config; bad input exits 2 with one message."""
+def main(cfg: DictConfig) -> float | None:
+    """``ganlab-train``: train from the composed config; bad input exits 2 with one message.
+
+    Returns ``optimized_metric`` from the run's final values, for sweepers such as Optuna.
+    """
     try:
         summary = train(cfg)
+        value = optimized_value(summary, cfg.optimized_metric)
     except GanlabError as exc:
         _discard_fresh_run_dir(Path(HydraConfig.get().runtime.output_dir))
         print(f"ganlab-train: error: {exc}", file=sys.stderr)
         sys.exit(2)
-    print(
-        f"ganlab-train: {summary['g_steps']} G steps, {summary['kimg']:.1f} kimg in "
-        f"{summary['wall_time_s']:.0f} s; outputs in {summary['run_dir']}"
-    )
+    if summary["global_rank"] == 0:
+        print(
+            f"ganlab-train: {summary['g_steps']} G steps, {summary['kimg']:.1f} kimg in "
+            f"{summary['wall_time_s']:.0f} s; outputs in {summary['run_dir']}"
+        )
+    return value
+
+
+def optimized_value(summary: dict[str, Any], key: str | None) -> float | None:
+    """The value a sweeper minimises: a key of the final metrics or of the final losses."""
+    if key is None:
+        return None
+    final = {**summary["final"], **summary.get("metrics", {}).get("final", {})}
+    if key not in final:
+        raise ConfigError(
+            f"optimized_metric={key}: the run logged no such value ({', '.join(final)})"
+        )
+    return float(final[key])
 
 
 if __name__ == "__main__":

@@ -3,11 +3,9 @@
 import lightning.pytorch as pl
 import pytest
 import torch
-from lightning.pytorch.utilities.data import _update_dataloader
-from torch.utils.data import DistributedSampler
 
 from ganlab.data import DigitsDataModule, InMemoryImageDataModule, to_unit_range
-from ganlab.data.memory import TensorPairDataset, convert_channels, resize_images
+from ganlab.data.memory import StepSampler, TensorPairDataset, convert_channels, resize_images
 from ganlab.errors import DataError
 
 
@@ -33,8 +31,6 @@ def test_getitems_returns_one_batched_tensor():
 def test_dataloader_batches_and_device_conversion():
     dm = DigitsDataModule(batch_size=32)
     loader = dm.train_dataloader()
-    assert loader.drop_last
-    assert len(loader) == 1500 // 32
     x, y = next(iter(loader))
     assert x.dtype == torch.uint8 and x.shape == (32, 1, 32, 32)
     assert y.dtype == torch.int64 and y.shape == (32,)
@@ -120,8 +116,37 @@ def test_channel_conversion_both_ways():
     assert dm.images.shape == (4, 3, 32, 32)
 
 
-def test_lightning_uses_the_datamodule_hook_and_can_shard():
-    """Lightning calls our on_after_batch_transfer and can swap in a DistributedSampler."""
+def _batches(sampler: StepSampler, n: int) -> list[list[int]]:
+    it = iter(sampler)
+    return [next(it) for _ in range(n)]
+
+
+def test_step_sampler_epochs_are_permutations_and_reshuffle():
+    sampler = StepSampler(num_samples=20, batch_size=4, seed=3)
+    batches = _batches(sampler, 10)  # 5 steps per epoch
+    first = [i for batch in batches[:5] for i in batch]
+    second = [i for batch in batches[5:] for i in batch]
+    assert sorted(first) == list(range(20)) and sorted(second) == list(range(20))
+    assert first != second
+
+
+def test_step_sampler_ranks_split_the_single_process_batches():
+    """Two ranks with batch 3 see, step by step, the batches of one process with batch 6."""
+    single = _batches(StepSampler(num_samples=30, batch_size=6, seed=1), 12)
+    rank0 = _batches(StepSampler(30, 3, num_replicas=2, rank=0, seed=1), 12)
+    rank1 = _batches(StepSampler(30, 3, num_replicas=2, rank=1, seed=1), 12)
+    for whole, a, b in zip(single, rank0, rank1, strict=True):
+        assert sorted(a + b) == sorted(whole) and not set(a) & set(b)
+
+
+def test_step_sampler_start_resumes_the_same_stream():
+    full = _batches(StepSampler(num_samples=20, batch_size=4, seed=0), 13)
+    resumed = _batches(StepSampler(num_samples=20, batch_size=4, seed=0, start=7), 6)
+    assert resumed == full[7:]
+
+
+def test_lightning_uses_the_datamodule_hook_and_counts_consumed_batches():
+    """Lightning calls our on_after_batch_transfer once per consumed batch, saved in state."""
     seen = []
 
     class Probe(pl.LightningModule):
@@ -151,9 +176,11 @@ def test_lightning_uses_the_datamodule_hook_and_can_shard():
     assert x.dtype == torch.float32 and x.min() >= -1 and x.max() <= 1
     assert y.dtype == torch.int64
 
-    loader = dm.train_dataloader()
-    sharded = _update_dataloader(loader, DistributedSampler(loader.dataset, 2, 0, shuffle=True))
-    assert isinstance(sharded.sampler, DistributedSampler)
-    assert len(sharded) == 32 // 16
-    xb, _ = next(iter(sharded))
-    assert xb.shape == (16, 1, 32, 32) and xb.dtype == torch.uint8
+    assert dm.state_dict() == {"batches_consumed": 2}
+    resumed = DigitsDataModule(batch_size=16, limit=64)
+    resumed.load_state_dict(dm.state_dict())
+    fresh = DigitsDataModule(batch_size=16, limit=64)
+    fresh_batches = iter(fresh.train_dataloader())
+    for _ in range(2):
+        next(fresh_batches)
+    assert torch.equal(next(iter(resumed.train_dataloader()))[0], next(fresh_batches)[0])

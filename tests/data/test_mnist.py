@@ -99,7 +99,8 @@ def test_mnist_flat_gz_root(tmp_path, offline):
     assert dm.labels.tolist() == train_y.tolist()
     x, y = dm.real_images("test")
     assert torch.equal(x[:, 0], torch.from_numpy(test_x)) and y.tolist() == test_y.tolist()
-    assert len(dm.train_dataloader()) == 3
+    xb, yb = next(iter(dm.train_dataloader()))
+    assert xb.shape == (4, 1, 28, 28) and yb.shape == (4,)
 
 
 def test_mnist_torchvision_layout_plain_with_pad(tmp_path, offline):

@@ -8,13 +8,15 @@ to the device moves a quarter of the bytes that float32 would.
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import lightning.pytorch as pl
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ganlab.errors import DataError
 
@@ -62,29 +64,106 @@ def collate_batched(batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
     return batch
 
 
-def make_train_loader(
-    x: Tensor, y: Tensor, batch_size: int, num_workers: int, what: str
-) -> DataLoader:
-    """A shuffling, last-batch-dropping DataLoader over in-memory tensors.
+class StepSampler(Sampler[list[int]]):
+    """Endless batches of indices, each a pure function of the global step.
 
-    It stays a plain DataLoader with a sampler so Lightning can swap in a
-    DistributedSampler under DDP.
+    Global step ``i`` takes the ``i mod L``-th slice of ``N * B`` indices from epoch
+    ``i div L``'s permutation (seeded with ``seed + epoch``, L slices per epoch), and rank
+    r keeps every N-th index of that slice. So N ranks with batch B see, step by step, the
+    same global batches as one process with batch N * B, and a resumed run continues the
+    exact order by starting at the step it stopped at.
     """
-    if len(x) < batch_size:
-        raise DataError(
-            f"{what} has {len(x)} training samples, fewer than batch_size={batch_size}: "
-            "lower data.batch_size or raise data.limit / add data"
+
+    def __init__(
+        self,
+        num_samples: int,
+        batch_size: int,
+        num_replicas: int = 1,
+        rank: int = 0,
+        seed: int = 0,
+        start: int = 0,
+    ) -> None:
+        self.num_samples = num_samples
+        self.batch_size = batch_size
+        self.num_replicas = num_replicas
+        self.rank = rank
+        self.seed = seed
+        self.start = start
+        self.steps_per_epoch = num_samples // (batch_size * num_replicas)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        width = self.batch_size * self.num_replicas
+        step, epoch_of_perm, perm = self.start, -1, torch.empty(0, dtype=torch.long)
+        while True:
+            epoch, position = divmod(step, self.steps_per_epoch)
+            if epoch != epoch_of_perm:
+                rng = torch.Generator().manual_seed(self.seed + epoch)
+                perm, epoch_of_perm = torch.randperm(self.num_samples, generator=rng), epoch
+            chunk = perm[position * width : (position + 1) * width]
+            yield chunk[self.rank :: self.num_replicas].tolist()
+            step += 1
+
+
+class StepDataModule(pl.LightningDataModule):
+    """Base of the in-memory sets: endless, step-indexed batches that resume exactly.
+
+    It counts the batches the training step consumed (in ``on_after_batch_transfer``,
+    which runs per consumed batch, unlike the loader, which Lightning reads one ahead) and
+    saves that count in checkpoints; a resumed run's loader starts at that step. Batches
+    never end, so a run's length is set by ``gan.max_g_steps`` / ``gan.max_kimg`` alone.
+    """
+
+    batch_size: int
+    num_workers: int
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches_consumed = 0
+
+    def batched_loader(self, x: Tensor, y: Tensor) -> DataLoader:
+        """The training DataLoader over aligned tensors, sharded over the trainer's ranks."""
+        trainer = self.trainer
+        num_replicas, rank = (
+            (1, 0) if trainer is None else (trainer.world_size, trainer.global_rank)
         )
-    return DataLoader(
-        TensorPairDataset(x, y),
-        batch_size=batch_size,
-        shuffle=True,
-        drop_last=True,
-        num_workers=num_workers,
-        collate_fn=collate_batched,
-        pin_memory=torch.cuda.is_available(),
-        persistent_workers=num_workers > 0,
-    )
+        what = type(self).__name__
+        if len(x) < self.batch_size * num_replicas:
+            raise DataError(
+                f"{what} has {len(x)} training samples, fewer than batch_size={self.batch_size} "
+                f"x {num_replicas} process(es): lower data.batch_size or raise data.limit"
+            )
+        sampler = StepSampler(
+            len(x),
+            self.batch_size,
+            num_replicas,
+            rank,
+            seed=int(os.environ.get("PL_GLOBAL_SEED", 0)),
+            start=self.batches_consumed,
+        )
+        return DataLoader(
+            TensorPairDataset(x, y),
+            batch_sampler=sampler,
+            num_workers=self.num_workers,
+            collate_fn=collate_batched,
+            pin_memory=torch.cuda.is_available(),
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def transform_batch(self, x: Tensor) -> Tensor:
+        """Turn a transferred batch into model inputs (identity here)."""
+        return x
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> tuple[Tensor, Tensor]:
+        x, y = batch
+        if self.trainer is not None and self.trainer.training:
+            self.batches_consumed += 1
+        return self.transform_batch(x), y
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"batches_consumed": self.batches_consumed}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.batches_consumed = int(state_dict["batches_consumed"])
 
 
 def check_split(split: str, what: str) -> None:
@@ -153,7 +232,7 @@ def resize_images(x: Tensor, resolution: int, mode: str) -> Tensor:
     return out
 
 
-class InMemoryImageDataModule(pl.LightningDataModule):
+class InMemoryImageDataModule(StepDataModule):
     """Base for image sets held as one uint8 tensor; subclasses only implement `load_split`.
 
     The constructor reads no files, so configs instantiate instantly and `shape` /
@@ -260,11 +339,8 @@ class InMemoryImageDataModule(pl.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         """Batches of `(x_uint8 [B, C, H, W], y_int64 [B])`; floats are made on the device."""
         self.setup()
-        return make_train_loader(
-            self.images, self.labels, self.batch_size, self.num_workers, type(self).__name__
-        )
+        return self.batched_loader(self.images, self.labels)
 
-    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> tuple[Tensor, Tensor]:
+    def transform_batch(self, x: Tensor) -> Tensor:
         """Convert the uint8 batch to float32 in [-1, 1] after it reached the device."""
-        x, y = batch
-        return to_unit_range(x), y
+        return to_unit_range(x)

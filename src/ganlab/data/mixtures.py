@@ -9,12 +9,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import lightning.pytorch as pl
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from ganlab.data.memory import check_split, make_train_loader, take_first
+from ganlab.data.memory import StepDataModule, check_split, take_first
 from ganlab.errors import DataError
 
 # The "test" split is drawn with seed + this offset: fresh points, still reproducible.
@@ -28,7 +27,7 @@ def _check_positive(owner: str, name: str, value: Any, integer: bool = False) ->
         raise DataError(f"{owner}: {name}={value!r} must be {kind}")
 
 
-class MixtureDataModule(pl.LightningDataModule):
+class MixtureDataModule(StepDataModule):
     """Equal-weight isotropic Gaussians at `centers` with standard deviation `std`."""
 
     def __init__(
@@ -98,16 +97,9 @@ class MixtureDataModule(pl.LightningDataModule):
         return take_first(points, labels, n, split, type(self).__name__)
 
     def train_dataloader(self) -> DataLoader:
-        """Shuffled batches of `(points [B, 2], labels [B])`."""
+        """Shuffled batches of `(points [B, 2], labels [B])`; points need no conversion."""
         self.setup()
-        return make_train_loader(
-            self.points, self.labels, self.batch_size, self.num_workers, type(self).__name__
-        )
-
-    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> tuple[Tensor, Tensor]:
-        """Points are already floats in model units: pass them through."""
-        x, y = batch
-        return x, y
+        return self.batched_loader(self.points, self.labels)
 
 
 class RingDataModule(MixtureDataModule):

@@ -7,5 +7,13 @@ A generator maps ``(z [B, z_dim], y [B] | None)`` to ``x [B, *shape]``; a discri
 
 from ganlab.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganlab.nets.mlp import MLPDiscriminator, MLPGenerator
+from ganlab.nets.resnet import ResNetDiscriminator, ResNetGenerator
 
-__all__ = ["DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator"]
+__all__ = [
+    "DCGANDiscriminator",
+    "DCGANGenerator",
+    "MLPDiscriminator",
+    "MLPGenerator",
+    "ResNetDiscriminator",
+    "ResNetGenerator",
+]

@@ -63,3 +63,27 @@ class ProjectionHead(nn.Module):
 
     def forward(self, h: Tensor, y: Tensor) -> Tensor:
         return (self.embed(y) * h.flatten(1)).sum(dim=1)
+
+
+class ConditionalBatchNorm2d(nn.Module):
+    """Batch norm whose gain and bias are looked up per class (de Vries et al. 2017).
+
+    Normalises with ``BatchNorm2d(affine=False)`` (batch statistics in training, running ones
+    in eval), then applies ``gain[y] * x + bias[y]`` per channel, as in the conditional
+    generators of Miyato & Koyama 2018 and BigGAN. Gains start at 1 and biases at 0, so every
+    class starts from plain batch norm. The normalisation is a child ``BatchNorm2d``, not a
+    subclass, so ``SyncBatchNorm.convert_sync_batchnorm`` swaps it without losing the labels.
+    """
+
+    def __init__(self, num_features: int, num_classes: int) -> None:
+        super().__init__()
+        self.bn = nn.BatchNorm2d(num_features, affine=False)
+        self.gain = nn.Embedding(num_classes, num_features)
+        self.bias = nn.Embedding(num_classes, num_features)
+        nn.init.ones_(self.gain.weight)
+        nn.init.zeros_(self.bias.weight)
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        gain = self.gain(y)[:, :, None, None]
+        bias = self.bias(y)[:, :, None, None]
+        return self.bn(x) * gain + bias

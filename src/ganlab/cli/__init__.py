@@ -1,0 +1,1 @@
+"""Small command-line entry points: evaluate, sample, compare, train-evaluator."""

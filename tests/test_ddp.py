@@ -1,0 +1,93 @@
+"""Real DDP: two gloo processes on the CPU through ``ganlab-train trainer=ddp_cpu``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from .test_cli import run_dirs, run_train
+
+# An MLP without dropout or batch norm and a loss without random penalties: the only
+# randomness is the data order and the latents, which ganlab keeps identical on 1 or N ranks.
+DETERMINISTIC = [
+    "data=digits",
+    "model=mlp",
+    "model.generator.hidden=[64,64]",
+    "model.discriminator.hidden=[32,32]",
+    "model.discriminator.dropout=0",
+    "model.discriminator.input_dropout=0",
+    "loss=ns",
+    "gan.max_g_steps=5",
+    "logger=csv",
+    "callbacks=quiet",
+    "callbacks.samples.every_g_steps=2",
+]
+
+
+def _state(run: Path) -> dict[str, torch.Tensor]:
+    ckpt = run / "checkpoints" / "last.ckpt"
+    return torch.load(ckpt, weights_only=True, map_location="cpu")["state_dict"]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    out = tmp_path_factory.mktemp("ddp")
+    single = run_train(*DETERMINISTIC, "data.batch_size=16", "name=single", out=out)
+    assert single.returncode == 0, single.stderr[-3000:]
+    ddp = run_train(*DETERMINISTIC, "trainer=ddp_cpu", "data.batch_size=8", "name=ddp", out=out)
+    assert ddp.returncode == 0, ddp.stderr[-3000:]
+    (single_run,) = run_dirs(out, "single")
+    (ddp_run,) = run_dirs(out, "ddp")  # both ranks share one run folder
+    return single_run, ddp_run
+
+
+def test_two_ranks_with_batch_b_equal_one_process_with_2b(runs: tuple[Path, Path]) -> None:
+    single, ddp = _state(runs[0]), _state(runs[1])
+    assert single.keys() == ddp.keys()
+    for key, value in single.items():
+        torch.testing.assert_close(ddp[key], value, rtol=1e-5, atol=1e-6, msg=key)
+    first = torch.load(runs[0] / "checkpoints" / "last.ckpt", weights_only=True)
+    moved = any(
+        s["exp_avg"].abs().sum() > 0 for s in first["optimizer_states"][0]["state"].values()
+    )
+    assert moved, "the generator never stepped: the comparison would be vacuous"
+
+
+def test_ddp_summary_counts_the_global_batch(runs: tuple[Path, Path]) -> None:
+    summary = json.loads((runs[1] / "summary.json").read_text())
+    assert summary["world_size"] == 2
+    assert summary["batch_size"] == {"per_rank": 8, "global": 16}
+    assert summary["kimg"] == pytest.approx(5 * 16 / 1000)
+
+
+def test_only_rank_zero_writes(runs: tuple[Path, Path]) -> None:
+    ddp = runs[1]
+    assert sorted(p.name for p in (ddp / "samples").iterdir()) == [
+        "g0000002.png",
+        "g0000004.png",
+        "g0000005.png",
+    ]
+    assert [p.name for p in (ddp / "checkpoints").iterdir()] == ["last.ckpt"]
+    rows = (ddp / "metrics.csv").read_text().splitlines()
+    assert len(rows) == 1 + 1  # header + the final log (log_every 10 > 5 steps): no duplicates
+
+
+def test_resume_under_ddp(runs: tuple[Path, Path]) -> None:
+    out = runs[1].parents[1]
+    proc = run_train(
+        *DETERMINISTIC,
+        "trainer=ddp_cpu",
+        "data.batch_size=8",
+        "name=ddp",
+        "resume=true",
+        "gan.max_g_steps=7",
+        out=out,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    resumed = next(p for p in run_dirs(out, "ddp") if p != runs[1])
+    summary = json.loads((resumed / "summary.json").read_text())
+    assert (summary["g_steps"], summary["d_steps"]) == (7, 7)
+    assert summary["kimg"] == pytest.approx(7 * 16 / 1000)
