@@ -26,8 +26,10 @@ QUICK = [
 
 def run_train(*args: str, out: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "WANDB_SILENT": "true"}
+    flags = [a for a in args if a.startswith("-")]
+    overrides = [a for a in args if not a.startswith("-")]
     return subprocess.run(
-        [str(TRAIN), f"paths.output_root={out}", *args],
+        [str(TRAIN), *flags, f"paths.output_root={out}", *overrides],
         cwd=ROOT,
         env=env,
         capture_output=True,
