@@ -217,3 +217,12 @@ def test_resolved_config_is_saved_in_the_run(compose_cfg: ComposeFn) -> None:
     saved = (Path(cfg.paths.run_dir) / "config.yaml").read_text()
     assert "lr: 0.0003" in saved
     assert "${" not in saved
+
+
+def test_resume_auto_continues_this_run_folder(compose_cfg: ComposeFn) -> None:
+    narrow = [*TINY, "model=mlp", *NARROW["mlp"], "resume=auto"]
+    first = train(compose_cfg(*narrow))
+    assert first["resumed_from"] is None  # nothing to continue yet: a fresh start
+    again = train(compose_cfg(*narrow, "gan.max_g_steps=4"))
+    assert again["resumed_from"] == str(Path(first["run_dir"]) / "checkpoints" / "last.ckpt")
+    assert (again["g_steps"], again["d_steps"]) == (4, 4)

@@ -314,12 +314,22 @@ class GANModule(pl.LightningModule):
             "g_step": self.g_step,
             "images_seen": self.images_seen,
         }
-        checkpoint["ganlab_latent_rng"] = self._latent_rng.get_state()
+        checkpoint["ganlab_rng"] = {
+            "latent": self._latent_rng.get_state(),
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         counters = checkpoint["ganlab_counters"]
         self.d_step = int(counters["d_step"])
         self.g_step = int(counters["g_step"])
         self.images_seen = int(counters["images_seen"])
+        rng = checkpoint["ganlab_rng"]
         self._latent_rng = torch.Generator(device=self.device)
-        self._latent_rng.set_state(checkpoint["ganlab_latent_rng"])
+        self._latent_rng.set_state(rng["latent"])
+        # The global streams drive dropout and penalty interpolation; restoring them makes a
+        # resumed run take the same random draws as one that was never stopped.
+        torch.set_rng_state(rng["torch"])
+        if rng["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng["cuda"])

@@ -64,10 +64,17 @@ OmegaConf.register_new_resolver("ganlab_override_tags", _override_tags, replace=
 
 
 def find_checkpoint(cfg: DictConfig, run_dir: Path) -> Path | None:
-    """The checkpoint that ``resume`` names: false, true (newest of this run name) or a path."""
+    """The checkpoint that ``resume`` names.
+
+    false: none; true: the newest ``last.ckpt`` of this run name; auto: this run folder's
+    own ``last.ckpt`` if there is one (a requeued SLURM job), else none; or a path.
+    """
     resume = cfg.resume
     if resume is False or resume is None:
         return None
+    if resume == "auto":
+        own = run_dir / "checkpoints" / "last.ckpt"
+        return own if own.is_file() else None
     if resume is True:
         pattern = f"{cfg.name}/*/checkpoints/last.ckpt"
         found = [p for p in Path(cfg.paths.output_root).glob(pattern) if run_dir not in p.parents]
@@ -96,6 +103,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     validate(cfg)
     # Imported only now, so a bad config is reported without paying for Lightning's import.
     import lightning.pytorch as pl
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     run_dir = Path(cfg.paths.run_dir)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -127,8 +135,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         logger.log_hyperparams(resolved)
 
     start = time.perf_counter()
+    stopped_by = None
     try:
         trainer.fit(module, datamodule=datamodule, ckpt_path=checkpoint, weights_only=True)
+    except SIGTERMException:
+        stopped_by = "SIGTERM"
     finally:
         for logger in loggers:
             if isinstance(logger, pl.loggers.WandbLogger):
@@ -144,6 +155,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "overrides": _overrides(),
         "run_dir": str(run_dir),
         "resumed_from": None if checkpoint is None else str(checkpoint),
+        "stopped_by": stopped_by,
         "g_steps": module.g_step,
         "d_steps": module.d_step,
         "kimg": module.kimg,
@@ -189,7 +201,7 @@ def main(cfg: DictConfig) -> float | None:
     """
     try:
         summary = train(cfg)
-        value = optimized_value(summary, cfg.optimized_metric)
+        value = None if summary["stopped_by"] else optimized_value(summary, cfg.optimized_metric)
     except GanlabError as exc:
         _discard_fresh_run_dir(Path(HydraConfig.get().runtime.output_dir))
         print(f"ganlab-train: error: {exc}", file=sys.stderr)
@@ -199,6 +211,13 @@ def main(cfg: DictConfig) -> float | None:
             f"ganlab-train: {summary['g_steps']} G steps, {summary['kimg']:.1f} kimg in "
             f"{summary['wall_time_s']:.0f} s; outputs in {summary['run_dir']}"
         )
+    if summary["stopped_by"] is not None:
+        print(
+            f"ganlab-train: stopped by {summary['stopped_by']}; last.ckpt is saved, continue "
+            "with the same command and resume=true",
+            file=sys.stderr,
+        )
+        sys.exit(143)
     return value
 
 

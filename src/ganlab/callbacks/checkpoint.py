@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from ganlab.module import GANModule
 
 
 class PeriodicCheckpoint(pl.Callback):
-    """Writes ``last.ckpt`` every ``every_g_steps`` G steps and when training ends.
+    """Writes ``last.ckpt`` every ``every_g_steps`` G steps, at the end and on SIGTERM.
 
     Lightning's ``ModelCheckpoint`` schedules by ``global_step``, which counts both
     optimizers; this one counts G steps. The file is written to a temporary name and
@@ -39,6 +40,13 @@ class PeriodicCheckpoint(pl.Callback):
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: GANModule) -> None:
         if pl_module.g_step != self._saved_at:
+            self.save(trainer, pl_module)
+
+    def on_exception(
+        self, trainer: pl.Trainer, pl_module: GANModule, exception: BaseException
+    ) -> None:
+        """SIGTERM (a scheduler's preemption notice) ends the step in progress: save it."""
+        if isinstance(exception, SIGTERMException) and pl_module.g_step != self._saved_at:
             self.save(trainer, pl_module)
 
     def save(self, trainer: pl.Trainer, pl_module: GANModule) -> None:

@@ -143,6 +143,9 @@ class StepDataModule(pl.LightningDataModule):
         return DataLoader(
             TensorPairDataset(x, y),
             batch_sampler=sampler,
+            # its own RNG: creating the iterator then draws nothing from the global stream,
+            # which a resumed run restores exactly
+            generator=torch.Generator(),
             num_workers=self.num_workers,
             collate_fn=collate_batched,
             pin_memory=torch.cuda.is_available(),

@@ -1,0 +1,100 @@
+"""Exact resume: a run killed with SIGKILL and resumed logs the same losses, step for step,
+as the same run left alone (dropout, gradient penalty, EMA and data order included)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import torch
+
+from .test_cli import ROOT, TRAIN, run_dirs, run_train
+
+ARGS = [
+    "data=digits",
+    "data.batch_size=32",
+    "model=mlp",
+    "model.generator.hidden=[64,64]",
+    "model.discriminator.hidden=[64,64]",
+    "loss=wgan_gp",
+    "gan.ema_decay=0.9",
+    "gan.max_g_steps=300",
+    "gan.log_every=1",
+    "logger=csv",
+    "callbacks=quiet",
+    "callbacks.checkpoint.every_g_steps=20",
+    "trainer.deterministic=true",
+]
+COLUMNS = ("loss/d", "loss/g", "penalty/gp", "grad_norm/d", "grad_norm/g")
+
+
+def losses(run: Path) -> dict[int, tuple[float, ...]]:
+    with open(run / "metrics.csv", newline="") as f:
+        return {int(r["step"]): tuple(float(r[c]) for c in COLUMNS) for r in csv.DictReader(f)}
+
+
+def test_sigkill_then_resume_matches_the_uninterrupted_run(tmp_path: Path) -> None:
+    whole = run_train(*ARGS, "name=whole", out=tmp_path)
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    (whole_run,) = run_dirs(tmp_path, "whole")
+
+    proc = subprocess.Popen(
+        [str(TRAIN), f"paths.output_root={tmp_path}", *ARGS, "name=killed"],
+        cwd=ROOT,
+        env={**os.environ, "WANDB_SILENT": "true"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 240
+    while not list(tmp_path.glob("killed/*/checkpoints/last.ckpt")):
+        assert proc.poll() is None and time.monotonic() < deadline, "no checkpoint appeared"
+        time.sleep(0.05)
+    time.sleep(random.uniform(0.0, 0.3))
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL
+    (killed_run,) = run_dirs(tmp_path, "killed")
+    assert not (killed_run / "summary.json").exists()
+
+    resumed = run_train(*ARGS, "name=killed", "resume=true", out=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    resumed_run = next(p for p in run_dirs(tmp_path, "killed") if p != killed_run)
+    summary = json.loads((resumed_run / "summary.json").read_text())
+    assert summary["g_steps"] == 300
+
+    reference = losses(whole_run)
+    after = losses(resumed_run)
+    start = min(after)
+    assert start > 1 and start % 20 == 1, "resumed from a checkpoint on the 20-step schedule"
+    assert after == {step: reference[step] for step in range(start, 301)}
+    before = losses(killed_run)
+    assert before == {step: reference[step] for step in before}
+
+
+def test_sigterm_saves_a_checkpoint_and_exits_cleanly(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [str(TRAIN), f"paths.output_root={tmp_path}", *ARGS, "name=term"],
+        cwd=ROOT,
+        env={**os.environ, "WANDB_SILENT": "true"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 240
+    while not list(tmp_path.glob("term/*/checkpoints/last.ckpt")):
+        assert proc.poll() is None and time.monotonic() < deadline, "no checkpoint appeared"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143, stderr[-3000:]
+    assert "stopped by SIGTERM" in stderr and "Traceback" not in stderr
+    (run,) = run_dirs(tmp_path, "term")
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["stopped_by"] == "SIGTERM" and 20 <= summary["g_steps"] < 300
+    ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["ganlab_counters"]["g_step"] == summary["g_steps"]
