@@ -9,7 +9,6 @@ Lightning's ``global_step``, which counts both optimizers.
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -99,6 +98,7 @@ class GANModule(pl.LightningModule):
         self.g_step = 0
         self.images_seen = 0
         self.last_logged: dict[str, float] = {}
+        self.run_warnings: list[str] = []
         self._last: dict[str, Tensor] = {}
         self._grad_norms: dict[str, float] = {}
 
@@ -288,8 +288,17 @@ class GANModule(pl.LightningModule):
         ):
             ema_buffer.copy_(buffer)
 
+    def latest_values(self) -> dict[str, float]:
+        """The losses and mean logits of the most recent D and G steps, as floats."""
+        return {key: value.item() for key, value in self._last.items()}
+
+    def report(self, message: str) -> None:
+        """A warning for the console, the log and summary.json (``run_warnings``)."""
+        self.run_warnings.append(message)
+        self.print(f"warning: {message}")
+
     def _log_metrics(self) -> None:
-        metrics = {key: value.item() for key, value in self._last.items()}
+        metrics = self.latest_values()
         metrics["loss/combined"] = (
             self.alpha * metrics["loss/g"] + (1 - self.alpha) * metrics["loss/d"]
         )
@@ -299,9 +308,6 @@ class GANModule(pl.LightningModule):
         metrics["lr/d"] = opt_d.param_groups[0]["lr"]
         metrics["progress/kimg"] = self.kimg
         metrics["progress/d_step"] = float(self.d_step)
-        if not all(math.isfinite(v) for v in metrics.values()):
-            bad = sorted(k for k, v in metrics.items() if not math.isfinite(v))
-            self.print(f"warning: non-finite values at G step {self.g_step}: {', '.join(bad)}")
         self.last_logged = metrics
         for logger in self.loggers:
             logger.log_metrics(metrics, step=self.g_step)

@@ -165,6 +165,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "wall_time_s": wall,
         "images_per_s": (module.kimg * 1000 / wall) if wall > 0 else None,
         "final": module.last_logged,
+        "warnings": module.run_warnings,
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": versions(),
     }

@@ -1,7 +1,14 @@
-"""Lightning callbacks: sample grids, checkpoints on a G-step schedule, progress bar."""
+"""Lightning callbacks: samples, checkpoints, divergence guard, progress bar (G-step schedules)."""
 
 from ganlab.callbacks.checkpoint import PeriodicCheckpoint
+from ganlab.callbacks.divergence import DivergenceError, DivergenceGuard
 from ganlab.callbacks.progress import GANProgressBar
 from ganlab.callbacks.samples import SampleGrid
 
-__all__ = ["GANProgressBar", "PeriodicCheckpoint", "SampleGrid"]
+__all__ = [
+    "DivergenceError",
+    "DivergenceGuard",
+    "GANProgressBar",
+    "PeriodicCheckpoint",
+    "SampleGrid",
+]
