@@ -7,6 +7,7 @@ failure is a ``ConfigError`` naming the full dotted path and how to fix it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -110,6 +111,7 @@ def _walk_value(key: str, path: str, value: Any) -> Iterator[tuple[str, str, Any
         yield key, path, value
 
 
+_RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=,-]{0,127}")
 _HINT = "Check the value on the command line or in the config file that sets it."
 
 
@@ -123,6 +125,11 @@ def validate(cfg: DictConfig) -> None:
             continue
         if value is None or not check(value):
             raise ConfigError(f"{path}: expected {expected}, got {value!r}. {_HINT}")
+    if not isinstance(cfg.name, str) or not _RUN_NAME.fullmatch(cfg.name):
+        raise ConfigError(
+            f"name: {cfg.name!r} is not a safe folder name; use letters, digits and . _ - + = , "
+            "(it becomes outputs/<name>/)"
+        )
     gan = cfg.gan
     if gan.max_g_steps is None and gan.max_kimg is None:
         raise ConfigError(

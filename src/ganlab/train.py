@@ -7,6 +7,7 @@ schedules. This file only turns the composed config into objects and reports.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import shutil
 import sys
@@ -24,7 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from ganlab.build import build_module, build_networks, instantiate_field, instantiate_group
 from ganlab.config import validate
 from ganlab.errors import ConfigError, GanlabError
-from ganlab.summary import command_line, versions, write_json
+from ganlab.summary import command_line, redact, redact_overrides, versions, write_json
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
@@ -58,7 +59,17 @@ def _override_tags() -> list[str]:
     return [override[:64] for override in _overrides()]
 
 
+def _safe_folder_name(name: str) -> str:
+    """``name`` with anything but letters, digits and ._+=,- replaced, for the run folder path.
+
+    Hydra makes the folder before ganlab validates ``name``; this keeps even a rejected
+    name (``../x``) from creating folders outside ``outputs/``.
+    """
+    return re.sub(r"[^A-Za-z0-9._+=,-]", "_", str(name)).lstrip(".") or "_"
+
+
 OmegaConf.register_new_resolver("ganlab_uid", lambda: _RUN_UID, replace=True)
+OmegaConf.register_new_resolver("ganlab_safe", _safe_folder_name, replace=True)
 OmegaConf.register_new_resolver("ganlab_sweep_group", _sweep_group, replace=True)
 OmegaConf.register_new_resolver("ganlab_override_tags", _override_tags, replace=True)
 
@@ -95,7 +106,8 @@ def find_checkpoint(cfg: DictConfig, run_dir: Path) -> Path | None:
 
 
 def _overrides() -> list[str]:
-    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+    overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+    return redact_overrides(overrides)
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -127,12 +139,17 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         callbacks=callbacks,
         enable_progress_bar=has_bar,
     )
-    resolved = OmegaConf.to_container(cfg, resolve=True)
+    resolved = redact(OmegaConf.to_container(cfg, resolve=True))
     if trainer.is_global_zero:
         run_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(resolved, run_dir / "config.yaml")
-    for logger in loggers:
-        logger.log_hyperparams(resolved)
+    # The first log starts the W&B run, which records sys.argv: show it the redacted one.
+    argv, sys.argv = sys.argv, [sys.argv[0], *redact_overrides(sys.argv[1:])]
+    try:
+        for logger in loggers:
+            logger.log_hyperparams(resolved)
+    finally:
+        sys.argv = argv
 
     start = time.perf_counter()
     stopped_by = None
