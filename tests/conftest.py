@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,3 +54,27 @@ TINY = [
     "gan.max_g_steps=2",
     "gan.log_every=1",
 ]
+
+
+@pytest.fixture(scope="session")
+def digits_evaluator(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A domain classifier for the digits set at 32 px, trained once per session (seconds)."""
+    from ganlab.data import DigitsDataModule
+    from ganlab.metrics import save_evaluator, train_domain_classifier
+
+    data = DigitsDataModule(resolution=32)
+    train_x, train_y = data.real_images("train")
+    test_x, test_y = data.real_images("test")
+    model, accuracy = train_domain_classifier(
+        train_x, train_y, test_x, test_y, epochs=2, batch_size=64
+    )
+    path = tmp_path_factory.mktemp("evaluators") / "digits_32px.pt"
+    save_evaluator(path, model, {"dataset": data.name, "test_accuracy": accuracy})
+    return path
+
+
+def install_evaluator(evaluator: Path, outputs: Path) -> None:
+    """Put an evaluator where conf/metrics/domain.yaml looks for it under ``outputs``."""
+    target = outputs / "evaluators" / evaluator.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(evaluator, target)

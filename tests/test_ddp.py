@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from .conftest import install_evaluator
 from .test_cli import run_dirs, run_train
 
 # An MLP without dropout or batch norm and a loss without random penalties: the only
@@ -24,6 +25,10 @@ DETERMINISTIC = [
     "logger=csv",
     "callbacks=quiet",
     "callbacks.samples.every_g_steps=2",
+    "metrics=domain",
+    "metrics.num_samples=300",
+    "metrics.chunk_size=50",
+    "metrics.every_g_steps=5",
 ]
 
 
@@ -33,8 +38,9 @@ def _state(run: Path) -> dict[str, torch.Tensor]:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def runs(tmp_path_factory: pytest.TempPathFactory, digits_evaluator: Path) -> tuple[Path, Path]:
     out = tmp_path_factory.mktemp("ddp")
+    install_evaluator(digits_evaluator, out)
     single = run_train(*DETERMINISTIC, "data.batch_size=16", "name=single", out=out)
     assert single.returncode == 0, single.stderr[-3000:]
     ddp = run_train(*DETERMINISTIC, "trainer=ddp_cpu", "data.batch_size=8", "name=ddp", out=out)
@@ -56,6 +62,14 @@ def test_two_ranks_with_batch_b_equal_one_process_with_2b(runs: tuple[Path, Path
     assert moved, "the generator never stepped: the comparison would be vacuous"
 
 
+def test_metrics_under_ddp_equal_the_single_process_ones(runs: tuple[Path, Path]) -> None:
+    """Each rank draws its own chunks of samples; gathered, they are the single run's set."""
+    single, ddp = (json.loads((r / "summary.json").read_text())["metrics"]["final"] for r in runs)
+    assert single.keys() == ddp.keys() and "metrics/fid" in single
+    for key, value in single.items():
+        assert ddp[key] == pytest.approx(value, rel=1e-4, abs=1e-6), key
+
+
 def test_ddp_summary_counts_the_global_batch(runs: tuple[Path, Path]) -> None:
     summary = json.loads((runs[1] / "summary.json").read_text())
     assert summary["world_size"] == 2
@@ -70,9 +84,9 @@ def test_only_rank_zero_writes(runs: tuple[Path, Path]) -> None:
         "g0000004.png",
         "g0000005.png",
     ]
-    assert [p.name for p in (ddp / "checkpoints").iterdir()] == ["last.ckpt"]
+    assert sorted(p.name for p in (ddp / "checkpoints").iterdir()) == ["best.ckpt", "last.ckpt"]
     rows = (ddp / "metrics.csv").read_text().splitlines()
-    assert len(rows) == 1 + 1  # header + the final log (log_every 10 > 5 steps): no duplicates
+    assert len(rows) == 1 + 2  # header, the final losses, the metrics (once each: no duplicates)
 
 
 def test_resume_under_ddp(runs: tuple[Path, Path]) -> None:

@@ -11,3 +11,7 @@ class ConfigError(GanlabError):
 
 class DataError(GanlabError):
     """A dataset is missing, empty or unreadable."""
+
+
+class MetricsError(GanlabError):
+    """A metric input, feature extractor or evaluator file is missing, malformed or mismatched."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import resource
 import secrets
 import shutil
 import sys
@@ -131,6 +132,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     loggers = instantiate_group(cfg.logger, "logger")
     callbacks = instantiate_group(cfg.callbacks, "callbacks")
+    metrics_cfg = cfg.get("metrics")
+    metrics = None if metrics_cfg is None else instantiate_field(metrics_cfg, "metrics")
+    if metrics is not None:
+        metrics.check(datamodule)
+        callbacks.insert(0, metrics)
     has_bar = any(isinstance(c, pl.callbacks.ProgressBar) for c in callbacks)
     trainer: pl.Trainer = instantiate_field(
         cfg.trainer,
@@ -182,6 +188,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "wall_time_s": wall,
         "images_per_s": (module.kimg * 1000 / wall) if wall > 0 else None,
         "final": module.last_logged,
+        "metrics": None if metrics is None else metrics.summary(),
+        "eval_share": None if metrics is None or wall <= 0 else metrics.seconds / wall,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "warnings": module.run_warnings,
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": versions(),

@@ -2,6 +2,7 @@
 
 from ganlab.callbacks.checkpoint import PeriodicCheckpoint
 from ganlab.callbacks.divergence import DivergenceError, DivergenceGuard
+from ganlab.callbacks.metrics import SampleMetrics
 from ganlab.callbacks.progress import GANProgressBar
 from ganlab.callbacks.samples import SampleGrid
 
@@ -11,4 +12,5 @@ __all__ = [
     "GANProgressBar",
     "PeriodicCheckpoint",
     "SampleGrid",
+    "SampleMetrics",
 ]

@@ -12,6 +12,17 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from ganlab.module import GANModule
 
 
+def save_checkpoint_atomically(trainer: pl.Trainer, path: Path) -> None:
+    """Save on every rank's behalf (Lightning writes on rank 0) to a temporary name, then
+    rename, so a run killed during a save keeps the previous good file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    if trainer.is_global_zero:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    trainer.save_checkpoint(tmp, weights_only=False)
+    if trainer.is_global_zero:
+        os.replace(tmp, path)
+
+
 class PeriodicCheckpoint(pl.Callback):
     """Writes ``last.ckpt`` every ``every_g_steps`` G steps, at the end and on SIGTERM.
 
@@ -50,14 +61,8 @@ class PeriodicCheckpoint(pl.Callback):
             self.save(trainer, pl_module)
 
     def save(self, trainer: pl.Trainer, pl_module: GANModule) -> None:
-        """Save on every rank's behalf (Lightning writes on rank 0), then rename atomically."""
         self._saved_at = pl_module.g_step
-        tmp = self.dirpath / ".last.ckpt.tmp"
-        if trainer.is_global_zero:
-            self.dirpath.mkdir(parents=True, exist_ok=True)
-        trainer.save_checkpoint(tmp, weights_only=False)
-        if trainer.is_global_zero:
-            os.replace(tmp, self.last_path)
+        save_checkpoint_atomically(trainer, self.last_path)
 
     def state_dict(self) -> dict[str, Any]:
         return {"saved_at": self._saved_at}

@@ -1,0 +1,205 @@
+"""FID / IS / KID / precision-recall (or 2D mode metrics) on a G-step schedule, DDP-correct."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+
+from ganlab.callbacks.checkpoint import save_checkpoint_atomically
+from ganlab.errors import ConfigError
+from ganlab.evaluation import EvalSettings, generate_chunks, image_metrics, point_metrics
+from ganlab.metrics import DomainFeatures, InceptionFeatures, cached_features, extract
+from ganlab.module import GANModule
+
+FEATURES = ("domain", "inception", "mixture")
+
+
+def load_extractor(
+    features: str, evaluator: str | None, inception_weights: str | None
+) -> DomainFeatures | InceptionFeatures | None:
+    """The feature extractor ``features`` names (None for 2D mixtures, which need none)."""
+    if features not in FEATURES:
+        raise ConfigError(f"metrics.features: {features!r} is not one of {', '.join(FEATURES)}")
+    if features == "domain":
+        if evaluator is None or not Path(evaluator).is_file():
+            raise ConfigError(
+                f"metrics.evaluator: no evaluator at {evaluator}; train it with "
+                "`make evaluator DATA=<data>` (ganlab-train-evaluator data=<data>) or pick "
+                "metrics.features=inception"
+            )
+        return DomainFeatures(evaluator)
+    if features == "inception":
+        return InceptionFeatures(weights_path=inception_weights)
+    return None
+
+
+class SampleMetrics(pl.Callback):
+    """Every ``every_g_steps`` G steps and at the end, measures ``num_samples`` samples.
+
+    Samples come from the EMA generator when enabled, in eval mode, from RNGs of their own
+    (the training RNG streams are never touched). Ranks draw every N-th chunk and the
+    features are gathered, so N processes give the numbers of one. Real-data features are
+    cached on disk, keyed by dataset, split, resolution, extractor and sample count.
+    Values go to every logger (step = G step); ``best.ckpt`` keeps the lowest FID.
+    """
+
+    def __init__(
+        self,
+        features: str = "domain",
+        evaluator: str | None = None,
+        inception_weights: str | None = None,
+        every_g_steps: int = 1000,
+        num_samples: int = 10_000,
+        real_split: str = "test",
+        chunk_size: int = 250,
+        seed: int = 2024,
+        kid_subsets: int = 100,
+        kid_subset_size: int = 1000,
+        pr_k: int = 3,
+        cache_dir: str = "outputs/cache",
+        checkpoint_dir: str | None = None,
+    ) -> None:
+        self.features = features
+        self.evaluator = evaluator
+        self.inception_weights = inception_weights
+        self.every_g_steps = every_g_steps
+        self.real_split = real_split
+        self.settings = EvalSettings(
+            num_samples=num_samples,
+            chunk_size=chunk_size,
+            seed=seed,
+            kid_subsets=kid_subsets,
+            kid_subset_size=kid_subset_size,
+            pr_k=pr_k,
+        )
+        self.cache_dir = Path(cache_dir)
+        self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
+        self.extractor: DomainFeatures | InceptionFeatures | None = None
+        self.final: dict[str, float] = {}
+        self.best: dict[str, float] = {}
+        self.seconds = 0.0
+        self._done_at = -1
+
+    def check(self, datamodule: pl.LightningDataModule) -> None:
+        """Load the extractor and check it suits the data, before any training starts."""
+        # Building a network draws its initial weights from the global RNG, which training
+        # uses too (dropout, penalties): fork it, so measuring never changes the run.
+        with torch.random.fork_rng(devices=[]):
+            self.extractor = load_extractor(self.features, self.evaluator, self.inception_weights)
+        points = len(datamodule.shape) == 1
+        if points != (self.features == "mixture"):
+            raise ConfigError(
+                f"metrics.features={self.features} does not fit data {datamodule.name}: use "
+                "mixture for 2D points and domain or inception for images"
+            )
+        if isinstance(self.extractor, DomainFeatures):
+            self.extractor.check_dataset(datamodule.name)
+
+    def setup(self, trainer: pl.Trainer, pl_module: GANModule, stage: str) -> None:
+        if self.extractor is None and self.features != "mixture":
+            self.check(trainer.datamodule)
+        if self.extractor is not None:
+            self.extractor.to(pl_module.device)
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: GANModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        step = pl_module.g_step
+        if step > 0 and step % self.every_g_steps == 0 and step != self._done_at:
+            self.evaluate(trainer, pl_module)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: GANModule) -> None:
+        if pl_module.g_step != self._done_at:
+            self.evaluate(trainer, pl_module)
+
+    def evaluate(self, trainer: pl.Trainer, pl_module: GANModule) -> dict[str, float]:
+        """Measure now, on every rank (features are gathered), log on rank 0."""
+        start = time.perf_counter()
+        self._done_at = pl_module.g_step
+        pl_module.sync_buffers()
+        world, rank = trainer.world_size, trainer.global_rank
+        chunks = range(rank, self.settings.num_chunks, world)
+        generator = pl_module.generator
+        mine = generate_chunks(
+            pl_module.sample,
+            chunks,
+            self.settings,
+            generator.z_dim,
+            pl_module.latent,
+            generator.num_classes,
+            self.extractor,
+        )
+        everything = self._gather(mine, world)
+        metrics = None
+        if trainer.is_global_zero:
+            parts = [everything[c] for c in range(self.settings.num_chunks)]
+            metrics = self._compute(trainer.datamodule, parts)
+        metrics = trainer.strategy.broadcast(metrics, src=0)
+        metrics["metrics/kimg"] = pl_module.kimg
+        for logger in trainer.loggers:
+            logger.log_metrics(metrics, step=pl_module.g_step)
+        self.final = metrics
+        self._keep_best(trainer, pl_module, metrics)
+        self.seconds += time.perf_counter() - start
+        return metrics
+
+    @staticmethod
+    def _gather(mine: dict[int, tuple[torch.Tensor, ...]], world: int) -> dict[int, tuple]:
+        if world == 1:
+            return mine
+        gathered: list[dict[int, tuple]] = [{} for _ in range(world)]
+        torch.distributed.all_gather_object(gathered, mine)
+        return {chunk: value for part in gathered for chunk, value in part.items()}
+
+    def _compute(self, datamodule: Any, parts: list[tuple[torch.Tensor, ...]]) -> dict[str, float]:
+        if self.extractor is None:
+            points = torch.cat([p[0] for p in parts])
+            return point_metrics(points, datamodule.centers, datamodule.std)
+        fake_features = torch.cat([p[0] for p in parts])
+        fake_logits = torch.cat([p[1] for p in parts])
+        return image_metrics(
+            fake_features, fake_logits, self._real_features(datamodule), self.settings
+        )
+
+    def _real_features(self, datamodule: Any) -> torch.Tensor:
+        images, _ = datamodule.real_images(self.real_split)
+        n = min(self.settings.num_samples, len(images))
+        key = {
+            "dataset": datamodule.name,
+            "split": self.real_split,
+            "shape": list(datamodule.shape),
+            "num_samples": n,
+            "extractor": self.extractor.name,
+            "fingerprint": self.extractor.fingerprint,
+        }
+
+        def compute() -> torch.Tensor:
+            return extract(self.extractor, images[:n], batch_size=self.settings.chunk_size)[0]
+
+        return cached_features(self.cache_dir, key, compute)
+
+    def _keep_best(
+        self, trainer: pl.Trainer, pl_module: GANModule, metrics: dict[str, float]
+    ) -> None:
+        fid = metrics.get("metrics/fid")
+        if fid is None or ("metrics/fid" in self.best and fid >= self.best["metrics/fid"]):
+            return
+        self.best = {"metrics/fid": fid, "g_step": pl_module.g_step, "kimg": pl_module.kimg}
+        if self.checkpoint_dir is not None:
+            save_checkpoint_atomically(trainer, self.checkpoint_dir / "best.ckpt")
+
+    def summary(self) -> dict[str, Any]:
+        """Final and best values and the time spent, for summary.json."""
+        return {"final": self.final, "best": self.best, "seconds": self.seconds}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "done_at": self._done_at, "seconds": self.seconds}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.best = dict(state_dict["best"])
+        self._done_at = int(state_dict["done_at"])
+        self.seconds = float(state_dict["seconds"])
