@@ -17,15 +17,17 @@ from ganlab.train import train
 from .conftest import ComposeFn
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-# Appended to each command so it runs in seconds: few steps, a slice of the data, no W&B.
+# Appended to each command so it runs in seconds: few steps, a slice of the data, no W&B,
+# no metrics (they need a trained evaluator; tests/test_metrics_callback.py covers them).
 QUICK = [
     "gan.max_g_steps=2",
     "data.limit=64",
     "data.batch_size=16",
     "logger=csv",
     "callbacks=quiet",
+    "~metrics",
 ]
-QUICK_2D = ["gan.max_g_steps=2", "data.batch_size=16", "logger=csv", "callbacks=quiet"]
+QUICK_2D = ["gan.max_g_steps=2", "data.batch_size=16", "logger=csv", "callbacks=quiet", "~metrics"]
 
 
 def readme_commands() -> list[list[str]]:
