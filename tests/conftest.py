@@ -78,3 +78,20 @@ def install_evaluator(evaluator: Path, outputs: Path) -> None:
     target = outputs / "evaluators" / evaluator.name
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(evaluator, target)
+
+
+@pytest.fixture(scope="session")
+def fashion_evaluator(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A quick Fashion-MNIST classifier (2,000 images, one epoch): a real but weak evaluator."""
+    from ganlab.data import FashionMNISTDataModule
+    from ganlab.metrics import save_evaluator, train_domain_classifier
+
+    data = FashionMNISTDataModule(root=None, limit=2000)
+    train_x, train_y = data.real_images("train")
+    test_x, test_y = data.real_images("test", n=500)
+    model, accuracy = train_domain_classifier(
+        train_x, train_y, test_x, test_y, epochs=1, batch_size=64
+    )
+    path = tmp_path_factory.mktemp("evaluators") / "fashion_mnist_28px.pt"
+    save_evaluator(path, model, {"dataset": data.name, "test_accuracy": accuracy})
+    return path

@@ -14,20 +14,20 @@ import pytest
 from ganlab.config import validate
 from ganlab.train import train
 
-from .conftest import ComposeFn
+from .conftest import ComposeFn, install_evaluator
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-# Appended to each command so it runs in seconds: few steps, a slice of the data, no W&B,
-# no metrics (they need a trained evaluator; tests/test_metrics_callback.py covers them).
+# Appended to each command so it runs in seconds: few steps, a slice of the data, no W&B.
 QUICK = [
     "gan.max_g_steps=2",
     "data.limit=64",
     "data.batch_size=16",
     "logger=csv",
     "callbacks=quiet",
-    "~metrics",
 ]
-QUICK_2D = ["gan.max_g_steps=2", "data.batch_size=16", "logger=csv", "callbacks=quiet", "~metrics"]
+QUICK_2D = ["gan.max_g_steps=2", "data.batch_size=16", "logger=csv", "callbacks=quiet"]
+# The default experiment measures domain metrics: a small sample with a quick evaluator.
+QUICK_METRICS = ["metrics.num_samples=100", "metrics.chunk_size=50"]
 
 
 def readme_commands() -> list[list[str]]:
@@ -64,7 +64,9 @@ def test_readme_cluster_command_composes(compose_cfg: ComposeFn, overrides: list
 
 
 @pytest.mark.parametrize("overrides", RUNNABLE, ids=[" ".join(c) for c in RUNNABLE])
-def test_readme_command_runs(compose_cfg: ComposeFn, tmp_path: Path, overrides: list[str]) -> None:
+def test_readme_command_runs(
+    compose_cfg: ComposeFn, tmp_path: Path, overrides: list[str], fashion_evaluator: Path
+) -> None:
     if any(o.startswith("data=image_folder") for o in overrides):
         make_image_folder(tmp_path / "images")
         overrides = [
@@ -72,7 +74,11 @@ def test_readme_command_runs(compose_cfg: ComposeFn, tmp_path: Path, overrides: 
             for o in overrides
         ]
     points = any(o in ("data=ring8", "data=grid25") for o in overrides)
-    cfg = compose_cfg(*overrides, *(QUICK_2D if points else QUICK))
+    extra = QUICK_2D if points else QUICK
+    if any(o.startswith("experiment=") for o in overrides):
+        install_evaluator(fashion_evaluator, tmp_path)
+        extra = [*extra, *QUICK_METRICS]
+    cfg = compose_cfg(*overrides, *extra)
     assert train(cfg)["g_steps"] == 2
 
 

@@ -133,6 +133,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     loggers = instantiate_group(cfg.logger, "logger")
     callbacks = instantiate_group(cfg.callbacks, "callbacks")
     metrics_cfg = cfg.get("metrics")
+    if metrics_cfg is not None and "_target_" not in metrics_cfg:
+        raise ConfigError(
+            "metrics: settings are given but no metrics were chosen; add metrics=domain, "
+            "metrics=inception or metrics=mixture (or remove the metrics.* settings)"
+        )
     metrics = None if metrics_cfg is None else instantiate_field(metrics_cfg, "metrics")
     if metrics is not None:
         metrics.check(datamodule)
@@ -252,7 +257,7 @@ def optimized_value(summary: dict[str, Any], key: str | None) -> float | None:
     """The value a sweeper minimises: a key of the final metrics or of the final losses."""
     if key is None:
         return None
-    final = {**summary["final"], **summary.get("metrics", {}).get("final", {})}
+    final = {**summary["final"], **(summary["metrics"] or {}).get("final", {})}
     if key not in final:
         raise ConfigError(
             f"optimized_metric={key}: the run logged no such value ({', '.join(final)})"

@@ -137,7 +137,7 @@ class SampleMetrics(pl.Callback):
         metrics = None
         if trainer.is_global_zero:
             parts = [everything[c] for c in range(self.settings.num_chunks)]
-            metrics = self._compute(trainer.datamodule, parts)
+            metrics = self.compute(trainer.datamodule, parts)
         metrics = trainer.strategy.broadcast(metrics, src=0)
         metrics["metrics/kimg"] = pl_module.kimg
         for logger in trainer.loggers:
@@ -155,7 +155,8 @@ class SampleMetrics(pl.Callback):
         torch.distributed.all_gather_object(gathered, mine)
         return {chunk: value for part in gathered for chunk, value in part.items()}
 
-    def _compute(self, datamodule: Any, parts: list[tuple[torch.Tensor, ...]]) -> dict[str, float]:
+    def compute(self, datamodule: Any, parts: list[tuple[torch.Tensor, ...]]) -> dict[str, float]:
+        """Metrics of gathered chunks (features and logits, or 2D points), in chunk order."""
         if self.extractor is None:
             points = torch.cat([p[0] for p in parts])
             return point_metrics(points, datamodule.centers, datamodule.std)

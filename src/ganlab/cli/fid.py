@@ -1,0 +1,159 @@
+"""``ganlab-fid A B``: FID (and KID) between two image sets, like pytorch-fid's command line.
+
+A and B are image folders (png/jpg) or ``.npz`` files of uint8 images, e.g. what
+``ganlab-sample`` writes. Every input is checked (sizes, channels, weights files) before
+any image is decoded or any network loaded, so a mistake costs a second, not a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from ganlab.errors import GanlabError, MetricsError
+from ganlab.metrics import extract, fid_from_features, kid_from_features
+
+PROG = "ganlab-fid"
+EXTENSIONS = (".png", ".jpg", ".jpeg")
+GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="FID between two image folders or .npz files."
+    )
+    parser.add_argument("a", type=Path, metavar="A", help="image folder or .npz")
+    parser.add_argument("b", type=Path, metavar="B", help="image folder or .npz")
+    parser.add_argument("--features", choices=("inception", "domain"), default="inception")
+    parser.add_argument("--evaluator", type=Path, metavar="FILE", help="for --features domain")
+    parser.add_argument("--inception-weights", type=Path, metavar="FILE")
+    parser.add_argument("--batch-size", type=int, default=64, metavar="N")
+    parser.add_argument("--kid", action="store_true", help="also print KID mean ± std")
+    return parser.parse_args(argv)
+
+
+def scan_folder(folder: Path) -> tuple[list[Path], str]:
+    """The folder's images and their PIL mode ("L" or "RGB"), checked from headers only."""
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in EXTENSIONS)
+    if not files:
+        raise MetricsError(f"{folder} holds no {'/'.join(EXTENSIONS)} images")
+    expected: tuple[tuple[int, int], str] | None = None
+    for path in files:
+        try:
+            with Image.open(path) as image:
+                found = (image.size, "L" if image.mode in GREY_MODES else "RGB")
+        except (OSError, UnidentifiedImageError) as exc:
+            raise MetricsError(f"{path} is not a readable image ({exc})") from None
+        if expected is None:
+            expected, first = found, path
+        elif found != expected:
+            (w, h), mode = expected
+            raise MetricsError(
+                f"{path} is {found[0][0]}x{found[0][1]} {found[1]}, but {first.name} and the "
+                f"images before it are {w}x{h} {mode}; every image in {folder} must have "
+                "one size and channel count"
+            )
+    assert expected is not None
+    return files, expected[1]
+
+
+def read_npz(path: Path) -> torch.Tensor:
+    """uint8 ``[N, C, H, W]`` from key ``images`` (or the only/first array), NHWC or NCHW."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if not data.files:
+                raise MetricsError(f"{path} holds no arrays")
+            array = data["images"] if "images" in data.files else data[data.files[0]]
+    except (OSError, ValueError) as exc:
+        raise MetricsError(f"{path} is not a readable .npz file ({exc})") from None
+    if array.dtype != np.uint8 or array.ndim not in (3, 4) or len(array) < 2:
+        raise MetricsError(
+            f"{path}: expected uint8 images [N, H, W, C] or [N, C, H, W] (N >= 2), got "
+            f"{array.dtype} {array.shape}"
+        )
+    if array.ndim == 3:
+        array = array[:, None]
+    elif array.shape[-1] in (1, 3):
+        array = array.transpose(0, 3, 1, 2)
+    elif array.shape[1] not in (1, 3):
+        raise MetricsError(f"{path}: images {array.shape} have neither 1 nor 3 channels")
+    return torch.from_numpy(np.ascontiguousarray(array))
+
+
+def read_folder(files: list[Path], mode: str) -> torch.Tensor:
+    """Decode the (already checked) files into uint8 ``[N, C, H, W]``."""
+    arrays = []
+    for path in files:
+        with Image.open(path) as image:
+            arrays.append(np.asarray(image.convert(mode)))
+    stacked = np.stack(arrays)
+    return torch.from_numpy(stacked[:, None] if mode == "L" else stacked.transpose(0, 3, 1, 2))
+
+
+def check_source(path: Path) -> tuple[list[Path], str] | None:
+    """Folder contents (checked), or None for an .npz file; errors for anything else."""
+    if not path.exists():
+        raise MetricsError(f"{path} does not exist; give an image folder or a .npz file")
+    if path.is_dir():
+        return scan_folder(path)
+    if path.suffix != ".npz":
+        raise MetricsError(f"{path} is neither a folder of images nor a .npz file")
+    return None
+
+
+def load_images(path: Path, scanned: tuple[list[Path], str] | None) -> torch.Tensor:
+    return read_npz(path) if scanned is None else read_folder(*scanned)
+
+
+def run(args: argparse.Namespace) -> dict[str, float]:
+    """Check every input, then extract both sets and measure."""
+    if args.batch_size < 1:
+        raise MetricsError(f"--batch-size {args.batch_size}: use 1 or more")
+    scanned = [check_source(args.a), check_source(args.b)]
+    if args.features == "domain":
+        if args.evaluator is None or not args.evaluator.is_file():
+            raise MetricsError(
+                f"--evaluator {args.evaluator}: no such file; --features domain needs a "
+                "classifier from ganlab-train-evaluator"
+            )
+    elif args.inception_weights is not None and not args.inception_weights.is_file():
+        raise MetricsError(f"--inception-weights {args.inception_weights}: no such file")
+    images = [load_images(p, s) for p, s in zip((args.a, args.b), scanned, strict=True)]
+    from ganlab.metrics import DomainFeatures, InceptionFeatures
+
+    weights = None if args.inception_weights is None else str(args.inception_weights)
+    extractor = (
+        DomainFeatures(args.evaluator)
+        if args.features == "domain"
+        else InceptionFeatures(weights_path=weights)
+    )
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    extractor.to(device)
+    a, b = (extract(extractor, x, batch_size=args.batch_size)[0] for x in images)
+    result = {"fid": fid_from_features(a, b)}
+    if args.kid:
+        result["kid_mean"], result["kid_std"] = kid_from_features(a, b)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``ganlab-fid``."""
+    args = parse_args(argv)
+    try:
+        result = run(args)
+    except GanlabError as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 2
+    print(f"FID: {result['fid']:.6g}")
+    if args.kid:
+        print(f"KID: {result['kid_mean']:.6g} ± {result['kid_std']:.6g}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

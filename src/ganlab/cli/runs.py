@@ -1,0 +1,93 @@
+"""Load a saved run's generator for the command-line tools (evaluate, sample).
+
+Only the run's own ``config.yaml`` is instantiated, because the user named the run; the
+config copy inside a checkpoint is never used, and checkpoints are read with
+``weights_only=True``, so a checkpoint file cannot run code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
+
+from ganlab.build import build_networks, instantiate_field
+from ganlab.errors import ConfigError
+
+WHICH = ("last", "best")
+RUN_HINT = "give a run folder made by ganlab-train or a checkpoint inside its checkpoints/ folder"
+
+
+def resolve_run(run_or_checkpoint: str | Path, which: str = "last") -> tuple[Path, Path]:
+    """``(run folder, checkpoint file)`` for a run folder or a ``.ckpt`` path inside one."""
+    path = Path(run_or_checkpoint).expanduser()
+    if which not in WHICH:
+        raise ConfigError(f"--which {which}: use one of {', '.join(WHICH)}")
+    if not path.exists():
+        raise ConfigError(f"{path} does not exist; {RUN_HINT}")
+    if path.is_dir():
+        run_dir, checkpoint = path, path / "checkpoints" / f"{which}.ckpt"
+        if not checkpoint.is_file():
+            present = sorted(p.name for p in (path / "checkpoints").glob("*.ckpt"))
+            found = f"it holds {', '.join(present)}" if present else "it holds no checkpoint"
+            raise ConfigError(f"no checkpoint at {checkpoint} ({found}); {RUN_HINT}")
+    else:
+        run_dir, checkpoint = path.resolve().parent.parent, path
+    if not (run_dir / "config.yaml").is_file():
+        raise ConfigError(
+            f"no config.yaml in {run_dir}, so {checkpoint} cannot be rebuilt; {RUN_HINT}"
+        )
+    return run_dir, checkpoint
+
+
+def read_state_dict(checkpoint: Path) -> dict[str, torch.Tensor]:
+    """The LightningModule's weights, read as plain tensors only."""
+    try:
+        payload: Any = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated, foreign or tampered files all end the same way
+        raise ConfigError(
+            f"{checkpoint} is not a readable checkpoint ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}); {RUN_HINT}"
+        ) from None
+    state = payload.get("state_dict") if isinstance(payload, dict) else None
+    if not isinstance(state, dict):
+        raise ConfigError(f"{checkpoint} holds no state_dict; it is not a ganlab-train checkpoint")
+    return state
+
+
+def generator_weights(state: dict[str, torch.Tensor]) -> tuple[str, dict[str, torch.Tensor]]:
+    """The EMA generator's weights when the run kept them (what samples come from), else G's."""
+    for prefix in ("generator_ema.", "generator."):
+        weights = {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
+        if weights:
+            return prefix.rstrip("."), weights
+    return "generator", {}
+
+
+def load_generator(
+    run_or_checkpoint: str | Path, which: str = "last"
+) -> tuple[nn.Module, DictConfig, Any]:
+    """``(generator in eval mode, the run's config, its datamodule)`` of a saved run.
+
+    The datamodule is only constructed (no files read) to know ``shape`` and ``num_classes``.
+    """
+    run_dir, checkpoint = resolve_run(run_or_checkpoint, which)
+    cfg = OmegaConf.load(run_dir / "config.yaml")
+    if not isinstance(cfg, DictConfig) or "data" not in cfg or "model" not in cfg:
+        raise ConfigError(f"{run_dir / 'config.yaml'} lacks data or model; {RUN_HINT}")
+    datamodule = instantiate_field(cfg.data, "data")
+    generator, _ = build_networks(cfg.model, tuple(datamodule.shape), datamodule.num_classes)
+    name, weights = generator_weights(read_state_dict(checkpoint))
+    try:
+        generator.load_state_dict(weights, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[1].strip() if "\n" in str(exc) else str(exc)
+        raise ConfigError(
+            f"{checkpoint}: its {name} weights do not fit the networks of "
+            f"{run_dir / 'config.yaml'} ({first}); the checkpoint belongs to another model, "
+            "so pass the run folder it was saved in"
+        ) from None
+    return generator.eval().requires_grad_(False), cfg, datamodule
