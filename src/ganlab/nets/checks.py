@@ -80,3 +80,34 @@ def probability(owner: str, name: str, value: object) -> float:
     if not isinstance(value, Real) or isinstance(value, bool) or not 0.0 <= value < 1.0:
         raise ValueError(f"{owner}: {name} {value!r} is invalid; use a number in [0, 1)")
     return float(value)
+
+
+SQUARE_BASES = (4, 7)
+
+
+def square_image_geometry(owner: str, shape: Sequence[int]) -> tuple[tuple[int, ...], int, int]:
+    """``(shape, base, k)`` for square images of ``base * 2**k`` pixels, base 4 or 7, k >= 1.
+
+    Convolutional nets that double or halve the resolution per stage can only make such
+    sizes; anything else is refused here, at construction, with the sizes that work.
+    """
+    dims = data_shape(owner, shape)
+    if len(dims) != 3:
+        raise ValueError(
+            f"{owner}: shape {dims} is not an image shape (C, H, W); "
+            "use the MLP nets (model=mlp_2d) for points"
+        )
+    _, height, width = dims
+    if height != width:
+        raise ValueError(
+            f"{owner}: images of {height}x{width} pixels are not supported; the net needs "
+            "square images, set data.resolution to one size"
+        )
+    for base in SQUARE_BASES:
+        steps = height // base
+        if height % base == 0 and steps >= 2 and steps & (steps - 1) == 0:
+            return dims, base, steps.bit_length() - 1
+    raise ValueError(
+        f"{owner}: resolution {height} is not supported; use 4·2^k or 7·2^k pixels "
+        "(28, 32, 64, 128, ...) or set data.resolution accordingly"
+    )

@@ -16,32 +16,7 @@ from ganlab.nets import checks
 from ganlab.nets.conditional import CONDITIONING, ConcatEmbedding, ProjectionHead, require_labels
 from ganlab.nets.init import normal_init
 
-BASES = (4, 7)
 NORMS = ("batch", "layer", "none")
-
-
-def _geometry(owner: str, shape: Sequence[int]) -> tuple[tuple[int, ...], int, int]:
-    """Return ``(shape, base, k)`` with resolution ``base * 2**k``, base in {4, 7}, k >= 1."""
-    dims = checks.data_shape(owner, shape)
-    if len(dims) != 3:
-        raise ValueError(
-            f"{owner}: shape {dims} is not an image shape (C, H, W); "
-            "use the MLP nets (model=mlp_2d) for points"
-        )
-    _, height, wide = dims
-    if height != wide:
-        raise ValueError(
-            f"{owner}: images of {height}x{wide} pixels are not supported; DCGAN needs square "
-            "images, set data.resolution to one size"
-        )
-    for base in BASES:
-        steps = height // base
-        if height % base == 0 and steps >= 2 and steps & (steps - 1) == 0:
-            return dims, base, steps.bit_length() - 1
-    raise ValueError(
-        f"{owner}: resolution {height} is not supported; use 4·2^k or 7·2^k pixels "
-        "(28, 32, 64, 128, ...) or set data.resolution accordingly"
-    )
 
 
 class DCGANGenerator(nn.Module):
@@ -62,7 +37,7 @@ class DCGANGenerator(nn.Module):
     ) -> None:
         super().__init__()
         owner = type(self).__name__
-        self.shape, base, k = _geometry(owner, shape)
+        self.shape, base, k = checks.square_image_geometry(owner, shape)
         self.z_dim = checks.positive_int(owner, "z_dim", z_dim)
         width = checks.positive_int(owner, "width", width)
         self.num_classes = checks.num_classes(owner, num_classes)
@@ -117,7 +92,7 @@ class DCGANDiscriminator(nn.Module):
     ) -> None:
         super().__init__()
         owner = type(self).__name__
-        self.shape, base, k = _geometry(owner, shape)
+        self.shape, base, k = checks.square_image_geometry(owner, shape)
         width = checks.positive_int(owner, "width", width)
         self.num_classes = checks.num_classes(owner, num_classes)
         checks.choice(owner, "conditioning", conditioning, CONDITIONING)

@@ -37,33 +37,8 @@ from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 from ganlab.nets import checks
 from ganlab.nets.conditional import ConditionalBatchNorm2d, ProjectionHead, require_labels
 
-BASES = (4, 7)
 RELU_GAIN = math.sqrt(2.0)
 D_MAX_FINAL = 8  # D downsamples until its feature map is at most 8 x 8
-
-
-def _geometry(owner: str, shape: Sequence[int]) -> tuple[tuple[int, ...], int, int]:
-    """Return ``(shape, base, k)`` with resolution ``base * 2**k``, base in {4, 7}, k >= 1."""
-    dims = checks.data_shape(owner, shape)
-    if len(dims) != 3:
-        raise ValueError(
-            f"{owner}: shape {dims} is not an image shape (C, H, W); "
-            "use the MLP nets (model=mlp_2d) for points"
-        )
-    _, height, wide = dims
-    if height != wide:
-        raise ValueError(
-            f"{owner}: images of {height}x{wide} pixels are not supported; the ResNet nets need "
-            "square images, set data.resolution to one size"
-        )
-    for base in BASES:
-        steps = height // base
-        if height % base == 0 and steps >= 2 and steps & (steps - 1) == 0:
-            return dims, base, steps.bit_length() - 1
-    raise ValueError(
-        f"{owner}: resolution {height} is not supported; use 4·2^k or 7·2^k pixels "
-        "(28, 32, 64, 128, ...) or set data.resolution accordingly"
-    )
 
 
 def _xavier(layer: nn.Module, gain: float = 1.0) -> nn.Module:
@@ -172,7 +147,7 @@ class ResNetGenerator(nn.Module):
     ) -> None:
         super().__init__()
         owner = type(self).__name__
-        self.shape, self.base, k = _geometry(owner, shape)
+        self.shape, self.base, k = checks.square_image_geometry(owner, shape)
         self.z_dim = checks.positive_int(owner, "z_dim", z_dim)
         self.width = checks.positive_int(owner, "width", width)
         self.num_classes = checks.num_classes(owner, num_classes)
@@ -214,7 +189,7 @@ class ResNetDiscriminator(nn.Module):
     ) -> None:
         super().__init__()
         owner = type(self).__name__
-        self.shape, _, _ = _geometry(owner, shape)
+        self.shape, _, _ = checks.square_image_geometry(owner, shape)
         width = checks.positive_int(owner, "width", width)
         self.num_classes = checks.num_classes(owner, num_classes)
         spectral_norm = checks.flag(owner, "spectral_norm", spectral_norm)
