@@ -39,22 +39,29 @@ def losses(run: Path) -> dict[int, tuple[float, ...]]:
         return {int(r["step"]): tuple(float(r[c]) for c in COLUMNS) for r in csv.DictReader(f)}
 
 
+def start_until_first_checkpoint(out: Path, name: str) -> subprocess.Popen[str]:
+    """Start ``ganlab-train`` in the background and return once its first last.ckpt exists."""
+    proc = subprocess.Popen(
+        [str(TRAIN), f"paths.output_root={out}", *ARGS, f"name={name}"],
+        cwd=ROOT,
+        env={**os.environ, "WANDB_SILENT": "true"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 240
+    while not list(out.glob(f"{name}/*/checkpoints/last.ckpt")):
+        assert proc.poll() is None and time.monotonic() < deadline, "no checkpoint appeared"
+        time.sleep(0.05)
+    return proc
+
+
 def test_sigkill_then_resume_matches_the_uninterrupted_run(tmp_path: Path) -> None:
     whole = run_train(*ARGS, "name=whole", out=tmp_path)
     assert whole.returncode == 0, whole.stderr[-3000:]
     (whole_run,) = run_dirs(tmp_path, "whole")
 
-    proc = subprocess.Popen(
-        [str(TRAIN), f"paths.output_root={tmp_path}", *ARGS, "name=killed"],
-        cwd=ROOT,
-        env={**os.environ, "WANDB_SILENT": "true"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 240
-    while not list(tmp_path.glob("killed/*/checkpoints/last.ckpt")):
-        assert proc.poll() is None and time.monotonic() < deadline, "no checkpoint appeared"
-        time.sleep(0.05)
+    proc = start_until_first_checkpoint(tmp_path, "killed")
     time.sleep(random.uniform(0.0, 0.3))
     proc.send_signal(signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL
@@ -77,18 +84,7 @@ def test_sigkill_then_resume_matches_the_uninterrupted_run(tmp_path: Path) -> No
 
 
 def test_sigterm_saves_a_checkpoint_and_exits_cleanly(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [str(TRAIN), f"paths.output_root={tmp_path}", *ARGS, "name=term"],
-        cwd=ROOT,
-        env={**os.environ, "WANDB_SILENT": "true"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 240
-    while not list(tmp_path.glob("term/*/checkpoints/last.ckpt")):
-        assert proc.poll() is None and time.monotonic() < deadline, "no checkpoint appeared"
-        time.sleep(0.05)
+    proc = start_until_first_checkpoint(tmp_path, "term")
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 143, stderr[-3000:]
