@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 EVALUATOR := outputs/evaluators/fashion_mnist_28px.pt
 DATA ?= fashion_mnist
 
-.PHONY: help install data evaluator train test test-slow lint bench sweep clean
+.PHONY: help install data evaluator train test test-slow lint bench sweep reproduce clean
 
 help:
 	@echo "make train [ARGS='model=mlp loss=hinge ...']  train (default: DCGAN on Fashion-MNIST, CPU)"
@@ -22,6 +22,7 @@ help:
 	@echo "make data                                     install Debian's Fashion-MNIST where possible"
 	@echo "make evaluator [DATA=fashion_mnist]           train the dataset's own classifier (domain FID/IS)"
 	@echo "make sweep [ARGS='loss=ns,hinge seed=0,1']     a Hydra multirun of the default experiment"
+	@echo "make reproduce EXP=NAME [ARGS='--seeds 0 1']  train a paper setting over its seeds, report vs the paper"
 	@echo "make bench                                    training speed: ganlab vs a bare loop vs DataLoader"
 	@echo "make clean                                    remove the virtualenv and caches (keeps outputs/)"
 
@@ -56,6 +57,11 @@ train: install data $(EVALUATOR)
 
 sweep: install data $(EVALUATOR)
 	$(BIN)/ganlab-train -m experiment=$(EXP) $(or $(ARGS),loss=ns,hinge)
+
+# experiments/NAME.yaml over its seeds -> experiments/results/NAME.{md,json,png}. The image
+# settings measure domain FID/IS, so they need the evaluator too.
+reproduce: install data $(EVALUATOR)
+	$(BIN)/ganlab-reproduce $(EXP) $(ARGS)
 
 bench: install data
 	$(BIN)/python bench/train_speed.py

@@ -12,8 +12,9 @@ Contenders, all training the same DCGAN with the same loss, optimizers and batch
   (c) recipe: PyTorch's DCGAN example, per-item PIL transforms and ``DataLoader(num_workers=2,
       shuffle=True)``.
 
-Optional (``--extras``): (b) with ``channels_last`` tensors, and (b) with ``torch.compile``d
-G and D (its compile time is reported apart from its speed).
+Optional (``--extras``): (b) with ``channels_last`` tensors, (b) with ``torch.compile``d
+G and D (its compile time is reported apart from its speed), and (a) with ganlab's own
+switches for both (``gan.channels_last=true``, ``gan.compile=true``).
 
 Every contender runs in its own process, started once per resolution and paused between
 steps, so the parent can alternate them step by step: one step of each in a shuffled order,
@@ -92,9 +93,22 @@ EXTRAS = {
     "compile": Contender(
         "b+compile", "bare loop, torch.compile(G), torch.compile(D)", "bare", compile=True
     ),
+    "ganlab_channels_last": Contender(
+        "a+cl", "ganlab with gan.channels_last=true", "ganlab", channels_last=True
+    ),
+    "ganlab_compile": Contender(
+        "a+compile", "ganlab with gan.compile=true", "ganlab", compile=True
+    ),
 }
 # (numerator, denominator) of the reported ratios, when both ran.
-RATIOS = (("a", "b"), ("a", "c"), ("b+cl", "b"), ("b+compile", "b"))
+RATIOS = (
+    ("a", "b"),
+    ("a", "c"),
+    ("b+cl", "b"),
+    ("b+compile", "b"),
+    ("a+cl", "a"),
+    ("a+compile", "a"),
+)
 
 
 @dataclass(frozen=True)
@@ -521,6 +535,9 @@ def measure_resolution(options: Options, resolution: int, workdir: Path) -> list
         for contender in options.contenders:
             run_dir = workdir / f"{contender.key}_{resolution}px"
             overrides = config_overrides(options, resolution, run_dir)
+            if contender.kind == "ganlab":
+                overrides.append(f"gan.channels_last={str(contender.channels_last).lower()}")
+                overrides.append(f"gan.compile={str(contender.compile).lower()}")
             log = workdir / f"{run_dir.name}.log"
             workers.append(Worker(contender, overrides, options.threads, log))
         results = {

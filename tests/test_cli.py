@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -90,27 +91,112 @@ def test_resume_true_continues_from_the_newest_run(first_run: Path) -> None:
     assert snapshot(first_run) == before
 
 
+def _corrupt_checkpoint(run: Path, tmp: Path) -> list[str]:
+    bad = tmp / "corrupt.ckpt"
+    bad.write_bytes((run / "checkpoints" / "last.ckpt").read_bytes()[:2000])
+    return [f"resume={bad}"]
+
+
+def _output_under_a_file(run: Path, tmp: Path) -> list[str]:
+    (tmp / "a_file").write_text("")
+    return [f"paths.output_root={tmp / 'a_file' / 'outputs'}"]
+
+
+# (case, overrides or a function making them, text of the one error line). The table of bad
+# data files runs in-process in test_bad_input.py; these cases need the real command line.
+BAD_INPUT = [
+    ("negative lr", ["optim.generator.lr=-0.1"], "optim.generator.lr: expected a positive number"),
+    ("resolution", ["data.resolution=30"], "model.generator: "),
+    ("missing folder", ["data=image_folder", "data.root=/no/such/dir"], "/no/such/dir"),
+    ("corrupt checkpoint", _corrupt_checkpoint, "corrupt.ckpt is not a readable checkpoint"),
+    ("other model", ["data=digits", "resume=RUN"], "was saved by another model"),
+    ("no checkpoint", ["resume=/no/such.ckpt"], "resume=/no/such.ckpt: no checkpoint there"),
+    ("output under a file", _output_under_a_file, "a_file is a file, not a folder"),
+]
+
+
 @pytest.mark.parametrize(
-    ("override", "expected"),
-    [
-        ("optim.generator.lr=-0.1", "optim.generator.lr: expected a positive number, got -0.1"),
-        ("optim.n_critic=0", "optim.n_critic: expected an integer >= 1, got 0"),
-        ("data.resolution=30", "model.generator: "),
-        ("data.root=/no/such/dir", "/no/such/dir"),
-    ],
+    ("setup", "expected"), [c[1:] for c in BAD_INPUT], ids=[c[0] for c in BAD_INPUT]
 )
 def test_bad_input_exits_with_one_message_and_touches_nothing(
-    first_run: Path, override: str, expected: str
+    first_run: Path, tmp_path: Path, setup: list[str] | Callable[..., list[str]], expected: str
 ) -> None:
     out = first_run.parents[1]
     before = snapshot(out)
-    extra = ["data=image_folder"] if override.startswith("data.root") else []
-    proc = run_train(*QUICK, *extra, "name=cli", override, out=out)
-    assert proc.returncode == 2
+    extra = setup(first_run, tmp_path) if callable(setup) else setup
+    extra = [arg.replace("RUN", str(first_run)) for arg in extra]
+    proc = run_train(*QUICK, "name=cli", *extra, out=out)
+    assert proc.returncode == 2, proc.stderr[-2000:]
     assert expected in proc.stderr
     assert "Traceback" not in proc.stderr
     assert len([line for line in proc.stderr.splitlines() if "error" in line.lower()]) == 1
     assert snapshot(out) == before
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("gan.max_gsteps=3", "Could not override 'gan.max_gsteps'"),
+        ("experiment=no_such_paper", "Could not find 'experiment/no_such_paper'"),
+    ],
+)
+def test_unknown_keys_and_experiments_are_refused_by_name(
+    tmp_path: Path, override: str, expected: str
+) -> None:
+    proc = run_train("data=digits", override, out=tmp_path / "outputs")
+    assert proc.returncode == 1
+    assert expected in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "outputs").exists()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
+    """Mount tiny tmpfs file systems (root only; skipped elsewhere) and unmount them after."""
+    mounted: list[Path] = []
+
+    def mount(options: str) -> Path:
+        point = tmp_path / f"disk{len(mounted)}"
+        point.mkdir()
+        cmd = ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in mounted:
+        subprocess.run(["umount", str(point)], check=True)
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [("size=4m,ro", "(Read-only file system)"), ("size=1m", "only 1.0 MiB free on its disk")],
+)
+def test_unwritable_or_full_output_folder_is_refused_before_the_run(
+    small_disk: Callable[[str], Path], options: str, expected: str
+) -> None:
+    disk = small_disk(options)
+    proc = run_train(*QUICK, out=disk / "outputs")
+    assert proc.returncode == 2
+    assert expected in proc.stderr and "paths.output_root=" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not list(disk.iterdir())
+
+
+def test_disk_full_during_the_run_names_the_file_and_keeps_earlier_runs(
+    first_run: Path, small_disk: Callable[[str], Path]
+) -> None:
+    before = snapshot(first_run)
+    disk = small_disk("size=1m")
+    proc = run_train(
+        *QUICK, "gan.max_g_steps=8", f"resume={first_run}", "paths.min_free_mb=0", out=disk
+    )
+    assert proc.returncode == 1
+    assert "(No space left on device)" in proc.stderr and "Traceback" not in proc.stderr
+    assert "no checkpoint was saved yet" in proc.stderr
+    assert not list(disk.rglob("*.tmp"))  # the half-written checkpoint is removed
+    assert snapshot(first_run) == before
 
 
 def test_unknown_choice_lists_the_available_ones(tmp_path: Path) -> None:

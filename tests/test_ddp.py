@@ -84,7 +84,11 @@ def test_only_rank_zero_writes(runs: tuple[Path, Path]) -> None:
         "g0000004.png",
         "g0000005.png",
     ]
-    assert sorted(p.name for p in (ddp / "checkpoints").iterdir()) == ["best.ckpt", "last.ckpt"]
+    assert sorted(p.name for p in (ddp / "checkpoints").iterdir()) == [
+        "best.ckpt",
+        "g00000005.ckpt",
+        "last.ckpt",
+    ]
     rows = (ddp / "metrics.csv").read_text().splitlines()
     assert len(rows) == 1 + 2  # header, the final losses, the metrics (once each: no duplicates)
 

@@ -102,3 +102,23 @@ def test_missing_evaluator_names_the_file_and_the_fix(
         Exception, match=r"metrics\.evaluator: no evaluator at .*digits_32px\.pt.*make evaluator"
     ):
         train(compose_cfg(*TINY, "metrics=domain"))
+
+
+def test_history_is_the_curve_and_survives_a_resume(compose_cfg: ComposeFn, tmp_path: Path) -> None:
+    points = [*TINY, "data=ring8", "model=mlp_2d", "data.batch_size=64", "data.num_samples=2500"]
+    points += ["metrics=mixture", "metrics.every_g_steps=1"]
+    first = train(compose_cfg(*points, f"paths.run_dir={tmp_path / 'first'}"))
+    history = first["metrics"]["history"]
+    assert [(h["g_step"], h["kimg"]) for h in history] == [(1, 0.064), (2, 0.128)]
+    assert all(set(h) >= {"metrics/modes", "metrics/hq_percent"} for h in history)
+    resumed = train(
+        compose_cfg(
+            *points,
+            "gan.max_g_steps=4",
+            f"resume={tmp_path / 'first'}",
+            f"paths.run_dir={tmp_path / 'second'}",
+        )
+    )
+    again = resumed["metrics"]["history"]
+    assert [h["g_step"] for h in again] == [1, 2, 3, 4]
+    assert repr(again[:2]) == repr(history)  # the same values (kl_uniform is NaN here)

@@ -12,6 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 from .test_cli import ROOT, TRAIN, run_dirs, run_train
@@ -94,3 +95,62 @@ def test_sigterm_saves_a_checkpoint_and_exits_cleanly(tmp_path: Path) -> None:
     assert summary["stopped_by"] == "SIGTERM" and 20 <= summary["g_steps"] < 300
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     assert ckpt["ganlab_counters"]["g_step"] == summary["g_steps"]
+
+
+def saved_step(run: Path) -> int:
+    """The G step of the run's last.ckpt (0 when there is none yet)."""
+    last = run / "checkpoints" / "last.ckpt"
+    if not last.is_file():
+        return 0
+    return torch.load(last, weights_only=True)["ganlab_counters"]["g_step"]
+
+
+@pytest.mark.slow
+def test_twenty_kills_and_resumes_lose_nothing_and_keep_the_folder_bounded(
+    tmp_path: Path,
+) -> None:
+    """A preemptible job's life: SIGKILL at a random moment, requeue with resume=auto, 20 times."""
+    steps, keep, every = 600, 3, 10
+    args = [
+        *ARGS,
+        f"gan.max_g_steps={steps}",
+        f"callbacks.checkpoint.every_g_steps={every}",
+        f"callbacks.checkpoint.keep={keep}",
+        "optim.n_critic=1",  # the gradient penalty stays; each G step costs one D step
+    ]
+    whole = run_train(*args, "name=whole", out=tmp_path)
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    (whole_run,) = run_dirs(tmp_path, "whole")
+
+    run = tmp_path / "soak"
+    command = [str(TRAIN), f"paths.output_root={tmp_path}", *args, "resume=auto"]
+    command.append(f"hydra.run.dir={run}")
+    env = {**os.environ, "WANDB_SILENT": "true"}
+    rng = random.Random(0)
+    history = [0]
+    for cycle in range(20):
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 240
+        while saved_step(run) <= history[-1]:  # let each life make progress, then kill it
+            assert proc.poll() is None, f"cycle {cycle}: the run ended before it was killed"
+            assert time.monotonic() < deadline, f"cycle {cycle}: no new checkpoint"
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.0, 0.3))
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait() == -signal.SIGKILL
+        history.append(saved_step(run))
+        numbered = list((run / "checkpoints").glob("g*.ckpt"))
+        assert len(numbered) <= keep + 1, f"cycle {cycle}: {sorted(p.name for p in numbered)}"
+        assert len(list((run / "checkpoints").glob(".*.tmp"))) <= 1
+    assert history == sorted(history) and history[-1] < steps
+
+    final = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert final.returncode == 0, final.stderr[-3000:]
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["g_steps"] == steps
+    files = sorted(p.name for p in (run / "checkpoints").iterdir())
+    kept = range(steps - (keep - 1) * every, steps + 1, every)
+    assert files == [f"g{s:08d}.ckpt" for s in kept] + ["last.ckpt"]
+    logged = losses(run)  # metrics.csv gathers every life's rows; redone steps log again
+    assert set(logged) == set(range(1, steps + 1))
+    assert logged[steps] == losses(whole_run)[steps]

@@ -9,13 +9,19 @@ from pathlib import Path
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from ganlab.errors import ConfigError, DataError
 from ganlab.train import CONF_DIR, train
 
 from .conftest import TINY, ComposeFn
 
-MODELS = sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml"))
+# Restoration models (task: restoration) have their own runs in tests/restoration.
+MODELS = sorted(
+    p.stem
+    for p in (CONF_DIR / "model").glob("*.yaml")
+    if OmegaConf.load(p).get("task", "generation") == "generation"
+)
 LOSSES = sorted(p.stem for p in (CONF_DIR / "loss").glob("*.yaml"))
 NARROW = {
     "mlp": ["model.generator.hidden=[64,64]", "model.discriminator.hidden=[32,32]"],
@@ -160,6 +166,23 @@ def test_same_seed_same_losses(compose_cfg: ComposeFn) -> None:
     third = train(compose_cfg(*TINY, "model=mlp", *NARROW["mlp"], "seed=8"))["final"]
     assert first["loss/d"] == second["loss/d"] and first["loss/g"] == second["loss/g"]
     assert first["loss/d"] != third["loss/d"]
+
+
+def _dcgan_losses(compose_cfg: ComposeFn, *extra: str) -> tuple[float, float]:
+    final = train(compose_cfg(*TINY, "model=dcgan", *NARROW["dcgan"], "seed=3", *extra))["final"]
+    return final["loss/d"], final["loss/g"]
+
+
+def test_channels_last_trains_the_same_model(compose_cfg: ComposeFn) -> None:
+    """A memory layout, not a different computation: the losses agree to rounding."""
+    base = _dcgan_losses(compose_cfg)
+    assert _dcgan_losses(compose_cfg, "gan.channels_last=true") == pytest.approx(base, rel=1e-4)
+
+
+@pytest.mark.slow
+def test_compiled_networks_train_the_same_model(compose_cfg: ComposeFn) -> None:
+    base = _dcgan_losses(compose_cfg)
+    assert _dcgan_losses(compose_cfg, "gan.compile=true") == pytest.approx(base, rel=1e-4)
 
 
 def test_resolution_the_net_cannot_make_is_a_config_error(compose_cfg: ComposeFn) -> None:

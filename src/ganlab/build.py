@@ -37,22 +37,57 @@ def instantiate_group(group: DictConfig, field: str) -> list[Any]:
 
 
 def build_networks(
-    model_cfg: DictConfig, shape: tuple[int, ...], num_classes: int
+    model_cfg: DictConfig,
+    shape: tuple[int, ...],
+    num_classes: int,
+    batch_size: int | None = None,
 ) -> tuple[nn.Module, nn.Module]:
-    """Generator and discriminator for this data shape, conditional when the model asks."""
+    """Generator and discriminator for this data shape, conditional when the model asks.
+
+    With ``model.pack`` > 1 (PacGAN) D is built for ``pack`` samples joined along features or
+    channels and wrapped to pack its input; ``batch_size`` (per process) must divide evenly.
+    """
+    from ganlab.nets.packing import PackedDiscriminator, packed_shape
+
+    if model_cfg.get("task", "generation") != "generation":
+        raise ConfigError(
+            f"model={model_cfg.name} restores images (task=restoration) and draws no samples "
+            "from noise; apply it with ganlab-restore"
+        )
     if model_cfg.conditional and num_classes == 0:
         raise ConfigError(
             "model.conditional is true but the dataset has no class labels: "
             "pick a labelled dataset or an unconditional model."
         )
+    pack = model_cfg.get("pack", 1)
+    if pack != 1:
+        _check_pack(pack, bool(model_cfg.conditional), batch_size)
     classes = num_classes if model_cfg.conditional else 0
     generator = instantiate_field(
         model_cfg.generator, "model.generator", shape=shape, num_classes=classes
     )
     discriminator = instantiate_field(
-        model_cfg.discriminator, "model.discriminator", shape=shape, num_classes=classes
+        model_cfg.discriminator,
+        "model.discriminator",
+        shape=packed_shape(shape, pack),
+        num_classes=classes,
     )
+    if pack != 1:
+        discriminator = PackedDiscriminator(discriminator, pack)
     return generator, discriminator
+
+
+def _check_pack(pack: int, conditional: bool, batch_size: int | None) -> None:
+    if conditional:
+        raise ConfigError(
+            f"model.pack={pack}: packing needs an unconditional model (a pack of samples has "
+            "no single label); set model.pack=1 or pick an unconditional model."
+        )
+    if batch_size is not None and batch_size % pack:
+        raise ConfigError(
+            f"model.pack={pack}: data.batch_size={batch_size} is not divisible by it; D sees "
+            f"batch_size / pack packed inputs, so pick a batch size that is a multiple of {pack}."
+        )
 
 
 def build_module(cfg: DictConfig, generator: nn.Module, discriminator: nn.Module) -> GANModule:

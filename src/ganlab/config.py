@@ -70,6 +70,8 @@ RULES: dict[str, tuple[Callable[[Any], bool], str, bool]] = {
     "width": (_positive_int, "an integer >= 1", False),
     "limit": (_positive_int, "an integer >= 1 or null", True),
     "num_workers": (_non_negative_int, "an integer >= 0", False),
+    "keep": (_non_negative_int, "an integer >= 0", False),
+    "min_free_mb": (_non_negative, "a number >= 0", False),
     "max_g_steps": (_positive_int, "an integer >= 1 or null", True),
     "max_kimg": (_positive, "a positive number or null", True),
     "every_g_steps": (_positive_int, "an integer >= 1", False),
@@ -83,6 +85,13 @@ RULES: dict[str, tuple[Callable[[Any], bool], str, bool]] = {
     "gamma": (_non_negative, "a number >= 0", False),
     "std": (_positive, "a positive number", False),
     "seed": (_is_int, "an integer", False),
+    "pack": (_positive_int, "an integer >= 1 (1: no packing; 2: PacGAN2)", False),
+    "l1_weight": (_non_negative, "a number >= 0 (pix2pix: 100)", False),
+    "depth": (_positive_int, "an integer >= 1", False),
+    "n_layers": (_positive_int, "an integer >= 1", False),
+    "max_width": (_positive_int, "an integer >= 1", False),
+    "num_images": (_positive_int, "an integer >= 1", False),
+    "sigma": (_positive, "a positive number", False),
 }
 
 

@@ -58,6 +58,8 @@ class GANModule(pl.LightningModule):
         max_g_steps: int | None = None,
         max_kimg: float | None = None,
         seed: int = 0,
+        channels_last: bool = False,
+        compile: bool = False,
     ) -> None:
         super().__init__()
         if n_critic < 1:
@@ -93,6 +95,11 @@ class GANModule(pl.LightningModule):
         self.max_g_steps = max_g_steps
         self.max_kimg = max_kimg
         self.seed = seed
+        self.channels_last = channels_last
+        self.compile = compile
+        # What the training step calls: the networks themselves, or compiled wrappers that
+        # share their parameters (kept out of the module tree, so checkpoints do not change).
+        self._forward: dict[str, Callable[..., Tensor]] = {"g": generator, "d": discriminator}
         self._latent_rng: torch.Generator | None = None
         self.d_step = 0
         self.g_step = 0
@@ -142,6 +149,21 @@ class GANModule(pl.LightningModule):
     def on_fit_start(self) -> None:
         if self._latent_rng is None:
             self._latent_rng = torch.Generator(device=self.device).manual_seed(self.seed)
+        if self.channels_last:
+            for net in (self.generator, self.discriminator, self.generator_ema):
+                if net is not None:
+                    net.to(memory_format=torch.channels_last)
+        if self.compile:
+            self._forward = {
+                "g": torch.compile(self.generator),
+                "d": torch.compile(self.discriminator),
+            }
+
+    def _real_batch(self, x: Tensor) -> Tensor:
+        """The real images in the networks' memory format."""
+        if self.channels_last and x.dim() == 4:
+            return x.contiguous(memory_format=torch.channels_last)
+        return x
 
     def batch_latent(self, batch_size: int) -> Tensor:
         """Latents for this rank's share of the global batch, from the module's own RNG.
@@ -182,6 +204,7 @@ class GANModule(pl.LightningModule):
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         x, y = batch
+        x = self._real_batch(x)
         labels = y if self.generator.num_classes > 0 else None
         will_g_step = (self.d_step + 1) % self.n_critic == 0
         will_log = will_g_step and (self.g_step + 1) % self.log_every == 0
@@ -202,10 +225,10 @@ class GANModule(pl.LightningModule):
     def _discriminator_step(self, x: Tensor, y: Tensor | None, record_norm: bool) -> Tensor:
         _, opt_d = self.optimizers()
         with torch.no_grad():
-            fake = self.generator(self.batch_latent(x.shape[0]), y)
+            fake = self._forward["g"](self.batch_latent(x.shape[0]), y)
         self.toggle_optimizer(opt_d)
-        real_logits = self.discriminator(x, y)
-        fake_logits = self.discriminator(fake, y)
+        real_logits = self._forward["d"](x, y)
+        fake_logits = self._forward["d"](fake, y)
         d_loss = self.loss.d_loss(real_logits, fake_logits)
         total = d_loss
         for name, penalty in self.penalties.items():
@@ -234,8 +257,8 @@ class GANModule(pl.LightningModule):
     ) -> None:
         opt_g, _ = self.optimizers()
         self.toggle_optimizer(opt_g)
-        fake = self.generator(self.batch_latent(batch_size), y)
-        g_loss = self.loss.g_loss(self.discriminator(fake, y), real_logits)
+        fake = self._forward["g"](self.batch_latent(batch_size), y)
+        g_loss = self.loss.g_loss(self._forward["d"](fake, y), real_logits)
         opt_g.zero_grad(set_to_none=True)
         self.manual_backward(g_loss)
         self._reduce_gradients(self.generator)

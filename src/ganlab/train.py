@@ -6,6 +6,7 @@ schedules. This file only turns the composed config into objects and reports.
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
 import resource
@@ -24,15 +25,15 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from ganlab.build import build_module, build_networks, instantiate_field, instantiate_group
+from ganlab.checkpoints import check_resumable
 from ganlab.config import validate
 from ganlab.errors import ConfigError, GanlabError
+from ganlab.restoration.build import build_restoration_module, check_task, task_name
 from ganlab.summary import command_line, redact, redact_overrides, versions, write_json
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
-# The CSV logger shares the run folder with Hydra's files by design; its warning that the
-# folder is not empty, and a deprecation inside Lightning, say nothing about the run.
-warnings.filterwarnings("ignore", message="Experiment logs directory .* exists and is not empty")
+# A deprecation warning inside Lightning says nothing about the run.
 warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)")
 
 
@@ -116,17 +117,24 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     validate(cfg)
     # Imported only now, so a bad config is reported without paying for Lightning's import.
     import lightning.pytorch as pl
+    import torch
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     run_dir = Path(cfg.paths.run_dir)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
 
     datamodule = instantiate_field(cfg.data, "data")
-    generator, discriminator = build_networks(
-        cfg.model, tuple(datamodule.shape), datamodule.num_classes
-    )
-    module = build_module(cfg, generator, discriminator)
+    check_task(cfg)
+    if task_name(cfg) == "restoration":
+        module = build_restoration_module(cfg, tuple(datamodule.shape))
+    else:
+        generator, discriminator = build_networks(
+            cfg.model, tuple(datamodule.shape), datamodule.num_classes, datamodule.batch_size
+        )
+        module = build_module(cfg, generator, discriminator)
     checkpoint = find_checkpoint(cfg, run_dir)
+    if checkpoint is not None:
+        check_resumable(checkpoint, module)
     datamodule.prepare_data()
     datamodule.setup("fit")
 
@@ -196,6 +204,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "metrics": None if metrics is None else metrics.summary(),
         "eval_share": None if metrics is None or wall <= 0 else metrics.seconds / wall,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "torch_threads": torch.get_num_threads(),
         "warnings": module.run_warnings,
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": versions(),
@@ -238,6 +247,11 @@ def main(cfg: DictConfig) -> float | None:
         _discard_fresh_run_dir(Path(HydraConfig.get().runtime.output_dir))
         print(f"ganlab-train: error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except OSError as exc:
+        if exc.errno not in _WRITE_ERRORS:
+            raise
+        print(f"ganlab-train: error: {_write_failure(exc, cfg)}", file=sys.stderr)
+        sys.exit(1)
     if summary["global_rank"] == 0:
         print(
             f"ganlab-train: {summary['g_steps']} G steps, {summary['kimg']:.1f} kimg in "
@@ -251,6 +265,23 @@ def main(cfg: DictConfig) -> float | None:
         )
         sys.exit(143)
     return value
+
+
+_WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def _write_failure(exc: OSError, cfg: DictConfig) -> str:
+    """One line for a run that could not write its outputs (disk full, read-only, denied)."""
+    target = exc.filename2 or exc.filename
+    last = Path(cfg.paths.run_dir) / "checkpoints" / "last.ckpt"
+    if last.is_file():
+        then = f"the last good checkpoint is {last}: continue from it with resume={last}"
+    else:
+        then = "no checkpoint was saved yet: start the run again"
+    return (
+        f"cannot write {target} ({exc.strerror}). Free some space or choose another folder "
+        f"with paths.output_root=PATH; {then}"
+    )
 
 
 def optimized_value(summary: dict[str, Any], key: str | None) -> float | None:

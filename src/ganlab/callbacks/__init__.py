@@ -4,6 +4,7 @@ from ganlab.callbacks.checkpoint import PeriodicCheckpoint
 from ganlab.callbacks.divergence import DivergenceError, DivergenceGuard
 from ganlab.callbacks.metrics import SampleMetrics
 from ganlab.callbacks.progress import GANProgressBar
+from ganlab.callbacks.restoration import RestorationGrid, RestorationMetrics
 from ganlab.callbacks.samples import SampleGrid
 
 __all__ = [
@@ -11,6 +12,8 @@ __all__ = [
     "DivergenceGuard",
     "GANProgressBar",
     "PeriodicCheckpoint",
+    "RestorationGrid",
+    "RestorationMetrics",
     "SampleGrid",
     "SampleMetrics",
 ]

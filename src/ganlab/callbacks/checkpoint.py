@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,8 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from ganlab.module import GANModule
 
+_NUMBERED = re.compile(r"g(\d+)\.ckpt")
+
 
 def save_checkpoint_atomically(trainer: pl.Trainer, path: Path) -> None:
     """Save on every rank's behalf (Lightning writes on rank 0) to a temporary name, then
@@ -18,29 +22,57 @@ def save_checkpoint_atomically(trainer: pl.Trainer, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     if trainer.is_global_zero:
         path.parent.mkdir(parents=True, exist_ok=True)
-    trainer.save_checkpoint(tmp, weights_only=False)
+    try:
+        trainer.save_checkpoint(tmp, weights_only=False)
+    except BaseException:
+        if trainer.is_global_zero:
+            tmp.unlink(missing_ok=True)
+        raise
     if trainer.is_global_zero:
         os.replace(tmp, path)
+
+
+def replace_with_link(source: Path, target: Path) -> None:
+    """Make ``target`` the same file as ``source`` in one rename (a copy where links fail)."""
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(source, tmp)
+    except OSError:
+        shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
 
 
 class PeriodicCheckpoint(pl.Callback):
     """Writes ``last.ckpt`` every ``every_g_steps`` G steps, at the end and on SIGTERM.
 
     Lightning's ``ModelCheckpoint`` schedules by ``global_step``, which counts both
-    optimizers; this one counts G steps. The file is written to a temporary name and
-    renamed, so a run killed during a save keeps its previous good checkpoint.
+    optimizers; this one counts G steps. Files are written to a temporary name and renamed,
+    so a run killed during a save keeps its previous good checkpoint. With ``keep`` > 0 each
+    save is also kept as ``g<step>.ckpt`` (``last.ckpt`` is a hard link to the newest), and
+    only the newest ``keep`` of those stay, so the folder stays bounded however long the run.
     """
 
-    def __init__(self, dirpath: str, every_g_steps: int = 1000) -> None:
+    def __init__(self, dirpath: str, every_g_steps: int = 1000, keep: int = 3) -> None:
         if every_g_steps < 1:
             raise ValueError(f"every_g_steps must be >= 1, got {every_g_steps}")
+        if keep < 0:
+            raise ValueError(f"keep must be >= 0, got {keep}")
         self.dirpath = Path(dirpath)
         self.every_g_steps = every_g_steps
+        self.keep = keep
         self._saved_at = -1
 
     @property
     def last_path(self) -> Path:
         return self.dirpath / "last.ckpt"
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: GANModule) -> None:
+        """Remove the temporary file of a save that a kill interrupted (resume=auto reuses
+        the folder), so kills cannot pile files up."""
+        if trainer.is_global_zero:
+            for stale in self.dirpath.glob(".*.ckpt.tmp"):
+                stale.unlink()
 
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: GANModule, outputs: Any, batch: Any, batch_idx: int
@@ -60,9 +92,26 @@ class PeriodicCheckpoint(pl.Callback):
         if isinstance(exception, SIGTERMException) and pl_module.g_step != self._saved_at:
             self.save(trainer, pl_module)
 
+    def numbered(self) -> list[Path]:
+        """The kept ``g<step>.ckpt`` files, oldest first."""
+        found = [
+            (int(match.group(1)), path)
+            for path in self.dirpath.glob("g*.ckpt")
+            if (match := _NUMBERED.fullmatch(path.name))
+        ]
+        return [path for _, path in sorted(found)]
+
     def save(self, trainer: pl.Trainer, pl_module: GANModule) -> None:
         self._saved_at = pl_module.g_step
-        save_checkpoint_atomically(trainer, self.last_path)
+        if self.keep == 0:
+            save_checkpoint_atomically(trainer, self.last_path)
+            return
+        path = self.dirpath / f"g{pl_module.g_step:08d}.ckpt"
+        save_checkpoint_atomically(trainer, path)
+        if trainer.is_global_zero:
+            replace_with_link(path, self.last_path)
+            for old in self.numbered()[: -self.keep]:
+                old.unlink()
 
     def state_dict(self) -> dict[str, Any]:
         return {"saved_at": self._saved_at}

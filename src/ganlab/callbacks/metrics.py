@@ -81,6 +81,7 @@ class SampleMetrics(pl.Callback):
         self.extractor: DomainFeatures | InceptionFeatures | None = None
         self.final: dict[str, float] = {}
         self.best: dict[str, float] = {}
+        self.history: list[dict[str, float]] = []
         self.seconds = 0.0
         self._done_at = -1
 
@@ -143,6 +144,7 @@ class SampleMetrics(pl.Callback):
         for logger in trainer.loggers:
             logger.log_metrics(metrics, step=pl_module.g_step)
         self.final = metrics
+        self.history.append({"g_step": pl_module.g_step, "kimg": pl_module.kimg, **metrics})
         self._keep_best(trainer, pl_module, metrics)
         self.seconds += time.perf_counter() - start
         return metrics
@@ -194,13 +196,25 @@ class SampleMetrics(pl.Callback):
             save_checkpoint_atomically(trainer, self.checkpoint_dir / "best.ckpt")
 
     def summary(self) -> dict[str, Any]:
-        """Final and best values and the time spent, for summary.json."""
-        return {"final": self.final, "best": self.best, "seconds": self.seconds}
+        """Final and best values, every evaluation (the curve against kimg) and the time spent."""
+        return {
+            "final": self.final,
+            "best": self.best,
+            "history": self.history,
+            "seconds": self.seconds,
+        }
 
     def state_dict(self) -> dict[str, Any]:
-        return {"best": self.best, "done_at": self._done_at, "seconds": self.seconds}
+        return {
+            "best": self.best,
+            "history": self.history,
+            "done_at": self._done_at,
+            "seconds": self.seconds,
+        }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.best = dict(state_dict["best"])
+        # Checkpoints written before the history was kept resume with an empty one.
+        self.history = [dict(entry) for entry in state_dict.get("history", [])]
         self._done_at = int(state_dict["done_at"])
         self.seconds = float(state_dict["seconds"])

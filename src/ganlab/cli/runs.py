@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from ganlab.build import build_networks, instantiate_field
+from ganlab.checkpoints import read_checkpoint
 from ganlab.errors import ConfigError
 
 WHICH = ("last", "best")
@@ -45,17 +46,7 @@ def resolve_run(run_or_checkpoint: str | Path, which: str = "last") -> tuple[Pat
 
 def read_state_dict(checkpoint: Path) -> dict[str, torch.Tensor]:
     """The LightningModule's weights, read as plain tensors only."""
-    try:
-        payload: Any = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    except Exception as exc:  # truncated, foreign or tampered files all end the same way
-        raise ConfigError(
-            f"{checkpoint} is not a readable checkpoint ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else ''}); {RUN_HINT}"
-        ) from None
-    state = payload.get("state_dict") if isinstance(payload, dict) else None
-    if not isinstance(state, dict):
-        raise ConfigError(f"{checkpoint} holds no state_dict; it is not a ganlab-train checkpoint")
-    return state
+    return read_checkpoint(checkpoint, RUN_HINT)["state_dict"]
 
 
 def generator_weights(state: dict[str, torch.Tensor]) -> tuple[str, dict[str, torch.Tensor]]:

@@ -7,13 +7,17 @@ A generator maps ``(z [B, z_dim], y [B] | None)`` to ``x [B, *shape]``; a discri
 
 from ganlab.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganlab.nets.mlp import MLPDiscriminator, MLPGenerator
+from ganlab.nets.patchgan import PatchGANDiscriminator
 from ganlab.nets.resnet import ResNetDiscriminator, ResNetGenerator
+from ganlab.nets.unet import UNetGenerator
 
 __all__ = [
     "DCGANDiscriminator",
     "DCGANGenerator",
     "MLPDiscriminator",
     "MLPGenerator",
+    "PatchGANDiscriminator",
     "ResNetDiscriminator",
     "ResNetGenerator",
+    "UNetGenerator",
 ]

@@ -1,0 +1,222 @@
+"""Restoration metrics and input | output | target grids on fixed held-out images.
+
+The held-out images (the first ``num_images`` of the test split) are corrupted once with
+a fixed seed, so every evaluation of every run with the same corruption sees the same
+inputs; the trivial baselines of the corruption (the input itself, bicubic upsampling,
+mean fill) are scored on the same set, so each report shows how far above them G is.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
+from PIL import Image
+from torch import Tensor
+
+from ganlab.callbacks.checkpoint import save_checkpoint_atomically
+from ganlab.callbacks.metrics import load_extractor
+from ganlab.callbacks.samples import SampleGrid, image_grid
+from ganlab.data.memory import to_unit_range
+from ganlab.errors import ConfigError
+from ganlab.metrics import DomainFeatures, extract
+from ganlab.metrics.restoration import restoration_scores
+from ganlab.restoration.corruptions import Corrupted, Corruption
+
+FEATURES = ("domain", "none")
+
+
+def held_out(
+    datamodule: Any, corruption: Corruption, n: int, seed: int, split: str = "test"
+) -> tuple[Tensor, Corrupted]:
+    """The first ``n`` images of ``split`` in [-1, 1] and their corruption from ``seed``."""
+    images, _ = datamodule.real_images(split, n)
+    clean = to_unit_range(images)
+    return clean, corruption(clean, torch.Generator().manual_seed(seed))
+
+
+def restore_in_chunks(pl_module: Any, corrupted: Corrupted, chunk: int) -> Tensor:
+    """``pl_module.restore`` over a whole set, ``chunk`` images at a time, on the CPU."""
+    n = corrupted.image.shape[0]
+    parts = [pl_module.restore(corrupted.rows(i, i + chunk)).cpu() for i in range(0, n, chunk)]
+    return torch.cat(parts)
+
+
+class RestorationMetrics(pl.Callback):
+    """Every ``every_g_steps`` G steps and at the end: PSNR, SSIM and FID of restorations.
+
+    Keys: ``metrics/psnr``, ``metrics/ssim``, ``metrics/fid`` (domain features of restored
+    vs clean images; left out with ``features="none"``) and, for each baseline,
+    ``metrics/baseline/<name>/<metric>``. Rank 0 measures and broadcasts the values;
+    ``best.ckpt`` keeps the highest PSNR.
+    """
+
+    def __init__(
+        self,
+        features: str = "domain",
+        evaluator: str | None = None,
+        every_g_steps: int = 1000,
+        num_images: int = 1000,
+        real_split: str = "test",
+        seed: int = 2024,
+        batch_size: int = 250,
+        checkpoint_dir: str | None = None,
+    ) -> None:
+        if features not in FEATURES:
+            raise ConfigError(f"metrics.features: {features!r} is not one of {FEATURES}")
+        if every_g_steps < 1 or num_images < 2 or batch_size < 1:
+            raise ConfigError(
+                "metrics: every_g_steps and batch_size must be >= 1 and num_images >= 2"
+            )
+        self.features = features
+        self.evaluator = evaluator
+        self.every_g_steps = every_g_steps
+        self.num_images = num_images
+        self.real_split = real_split
+        self.seed = seed
+        self.batch_size = batch_size
+        self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
+        self.extractor: DomainFeatures | None = None
+        self.final: dict[str, float] = {}
+        self.best: dict[str, float] = {}
+        self.seconds = 0.0
+        self._done_at = -1
+        self._set: tuple[Tensor, Corrupted, Tensor | None] | None = None
+        self._baselines: dict[str, float] = {}
+
+    def check(self, datamodule: pl.LightningDataModule) -> None:
+        """Load the extractor and check it suits the data, before training starts."""
+        if len(datamodule.shape) != 3:
+            raise ConfigError("metrics=restoration: the data must be images")
+        if self.features == "domain":
+            with torch.random.fork_rng(devices=[]):
+                self.extractor = load_extractor("domain", self.evaluator, None)
+            self.extractor.check_dataset(datamodule.name)
+
+    def setup(self, trainer: pl.Trainer, pl_module: Any, stage: str) -> None:
+        if not hasattr(pl_module, "corruption"):
+            raise ConfigError("metrics=restoration measures restorations: add task=restoration")
+        if self.extractor is None and self.features == "domain":
+            self.check(trainer.datamodule)
+        if self.extractor is not None:
+            self.extractor.to(pl_module.device)
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        step = pl_module.g_step
+        if step > 0 and step % self.every_g_steps == 0 and step != self._done_at:
+            self.evaluate(trainer, pl_module)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: Any) -> None:
+        if pl_module.g_step != self._done_at:
+            self.evaluate(trainer, pl_module)
+
+    def _held_out(self, datamodule: Any, corruption: Corruption) -> None:
+        clean, corrupted = held_out(
+            datamodule, corruption, self.num_images, self.seed, self.real_split
+        )
+        features = None
+        if self.extractor is not None:
+            features = extract(self.extractor, clean, batch_size=self.batch_size)[0]
+        self._set = (clean, corrupted, features)
+        for name, images in corruption.baselines(corrupted).items():
+            scores = restoration_scores(
+                images, clean, self.extractor, features, batch_size=self.batch_size
+            )
+            for metric, value in scores.items():
+                self._baselines[f"metrics/baseline/{name}/{metric}"] = value
+
+    def measure(self, pl_module: Any, datamodule: Any) -> dict[str, float]:
+        """The metrics of the module's current generator and the baselines (one process)."""
+        if self._set is None:
+            self._held_out(datamodule, pl_module.corruption)
+        clean, corrupted, features = self._set
+        restored = restore_in_chunks(pl_module, corrupted, self.batch_size)
+        scores = restoration_scores(
+            restored, clean, self.extractor, features, batch_size=self.batch_size
+        )
+        return {**{f"metrics/{k}": v for k, v in scores.items()}, **self._baselines}
+
+    def evaluate(self, trainer: pl.Trainer, pl_module: Any) -> dict[str, float]:
+        """Measure on rank 0 now, share the values with every rank, log and keep the best."""
+        start = time.perf_counter()
+        self._done_at = pl_module.g_step
+        pl_module.sync_buffers()
+        metrics = self.measure(pl_module, trainer.datamodule) if trainer.is_global_zero else None
+        metrics = trainer.strategy.broadcast(metrics, src=0)
+        metrics["metrics/kimg"] = pl_module.kimg
+        for logger in trainer.loggers:
+            logger.log_metrics(metrics, step=pl_module.g_step)
+        self.final = metrics
+        psnr = metrics["metrics/psnr"]
+        if "metrics/psnr" not in self.best or psnr > self.best["metrics/psnr"]:
+            self.best = {"metrics/psnr": psnr, "g_step": pl_module.g_step, "kimg": pl_module.kimg}
+            if self.checkpoint_dir is not None:
+                save_checkpoint_atomically(trainer, self.checkpoint_dir / "best.ckpt")
+        self.seconds += time.perf_counter() - start
+        return metrics
+
+    def summary(self) -> dict[str, Any]:
+        """Final and best values and the time spent, for summary.json."""
+        return {"final": self.final, "best": self.best, "seconds": self.seconds}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "done_at": self._done_at, "seconds": self.seconds}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.best = dict(state_dict["best"])
+        self._done_at = int(state_dict["done_at"])
+        self.seconds = float(state_dict["seconds"])
+
+
+class RestorationGrid(SampleGrid):
+    """Grids of (input, output, target) triplets from fixed held-out images, 4 per row.
+
+    The input is shown as stored (holes, noise, or the low-resolution image enlarged by
+    pixel repetition); the images and their corruption are the same at every step.
+    """
+
+    def __init__(
+        self,
+        dirpath: str,
+        every_g_steps: int = 500,
+        num_samples: int = 16,
+        seed: int = 1234,
+        split: str = "test",
+    ) -> None:
+        super().__init__(dirpath, every_g_steps, num_samples, seed)
+        self.split = split
+        self._fixed: tuple[Tensor, Corrupted] | None = None
+
+    def triplets(self, pl_module: Any, datamodule: Any) -> Tensor:
+        """``[3 K, C, H, W]``: input, output and target of each of the K fixed images."""
+        if self._fixed is None:
+            self._fixed = held_out(
+                datamodule, pl_module.corruption, self.num_samples, self.seed, self.split
+            )
+        clean, corrupted = self._fixed
+        shown = pl_module.corruption.baselines(corrupted)["input"]
+        restored = pl_module.restore(corrupted).cpu()
+        return torch.stack([shown, restored, clean], dim=1).flatten(0, 1)
+
+    def save(self, trainer: pl.Trainer, pl_module: Any) -> None:
+        self._saved_at = pl_module.g_step
+        if not trainer.is_global_zero:
+            return
+        images = self.triplets(pl_module, trainer.datamodule)
+        per_row = max(1, min(4, math.isqrt(self.num_samples)))
+        picture = image_grid(images, nrow=3 * per_row)
+        self.dirpath.mkdir(parents=True, exist_ok=True)
+        self.last_path = self.dirpath / f"g{pl_module.g_step:07d}.png"
+        Image.fromarray(picture).save(self.last_path)
+        for logger in trainer.loggers:
+            if isinstance(logger, WandbLogger):
+                logger.log_image("samples", [picture], step=pl_module.g_step)
+            elif isinstance(logger, TensorBoardLogger):
+                logger.experiment.add_image("samples", picture, pl_module.g_step, dataformats="HWC")

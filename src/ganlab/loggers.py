@@ -1,0 +1,36 @@
+"""A CSV logger that appends to the run's ``metrics.csv`` instead of deleting it.
+
+Lightning's ``CSVLogger`` deletes ``metrics.csv`` when its folder is not empty. A requeued
+job (``resume=auto``) logs into its own run folder again, so that would erase every row the
+job logged before it was preempted. This one keeps the rows and appends, widening the header
+when new columns appear.
+"""
+
+from __future__ import annotations
+
+import csv
+
+from lightning.pytorch.loggers import CSVLogger as LightningCSVLogger
+from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+from lightning.pytorch.loggers.logger import rank_zero_experiment
+
+
+class AppendingExperimentWriter(ExperimentWriter):
+    """Lightning's writer, minus the deletion: an existing file's header seeds the columns."""
+
+    def _check_log_dir_exists(self) -> None:
+        if self._fs.isfile(self.metrics_file_path):
+            with self._fs.open(self.metrics_file_path, "r", newline="") as file:
+                self.metrics_keys = sorted(next(csv.reader(file), []))
+
+
+class CSVLogger(LightningCSVLogger):
+    """``lightning.pytorch.loggers.CSVLogger`` whose ``metrics.csv`` survives a restart."""
+
+    @property
+    @rank_zero_experiment
+    def experiment(self) -> AppendingExperimentWriter:
+        if self._experiment is None:
+            self._fs.makedirs(self.root_dir, exist_ok=True)
+            self._experiment = AppendingExperimentWriter(log_dir=self.log_dir)
+        return self._experiment
