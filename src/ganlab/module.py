@@ -223,54 +223,57 @@ class GANModule(pl.LightningModule):
             self.trainer.should_stop = True
 
     def _discriminator_step(self, x: Tensor, y: Tensor | None, record_norm: bool) -> Tensor:
-        _, opt_d = self.optimizers()
         with torch.no_grad():
             fake = self._forward["g"](self.batch_latent(x.shape[0]), y)
-        self.toggle_optimizer(opt_d)
-        real_logits = self._forward["d"](x, y)
-        fake_logits = self._forward["d"](fake, y)
+        return self.update_discriminator(x, fake, y, record_norm)
+
+    def _generator_step(
+        self, batch_size: int, y: Tensor | None, real_logits: Tensor, record_norm: bool
+    ) -> None:
+        self.toggle_optimizer(self.optimizers()[0])
+        fake = self._forward["g"](self.batch_latent(batch_size), y)
+        g_loss = self.loss.g_loss(self._forward["d"](fake, y), real_logits)
+        self.apply_update("g", g_loss, record_norm)
+        self._last["loss/g"] = g_loss.detach()
+
+    def update_discriminator(
+        self, real: Tensor, fake: Tensor, condition: Tensor | None, record_norm: bool
+    ) -> Tensor:
+        """One D update on ``real`` against detached ``fake``, both seen with ``condition``
+        (labels, or a restoration's corrupted input); returns the real logits, detached."""
+        self.toggle_optimizer(self.optimizers()[1])
+        real_logits = self._forward["d"](real, condition)
+        fake_logits = self._forward["d"](fake, condition)
         d_loss = self.loss.d_loss(real_logits, fake_logits)
         total = d_loss
         for name, penalty in self.penalties.items():
-            value = penalty(self.discriminator, x, fake, y)
+            value = penalty(self.discriminator, real, fake, condition)
             self._last[f"penalty/{name}"] = value.detach()
             total = total + value
-        opt_d.zero_grad(set_to_none=True)
-        self.manual_backward(total)
-        self._reduce_gradients(self.discriminator)
-        if record_norm:
-            self._grad_norms["grad_norm/d"] = grad_norm(self.discriminator)
-        if self.grad_clip is not None:
-            self.clip_gradients(
-                opt_d, gradient_clip_val=self.grad_clip, gradient_clip_algorithm="norm"
-            )
-        opt_d.step()
-        self.loss.after_d_step(self.discriminator)
-        self.untoggle_optimizer(opt_d)
+        self.apply_update("d", total, record_norm)
         self._last["loss/d"] = d_loss.detach()
         self._last["logits/real"] = real_logits.detach().mean()
         self._last["logits/fake"] = fake_logits.detach().mean()
         return real_logits.detach()
 
-    def _generator_step(
-        self, batch_size: int, y: Tensor | None, real_logits: Tensor, record_norm: bool
-    ) -> None:
-        opt_g, _ = self.optimizers()
-        self.toggle_optimizer(opt_g)
-        fake = self._forward["g"](self.batch_latent(batch_size), y)
-        g_loss = self.loss.g_loss(self._forward["d"](fake, y), real_logits)
-        opt_g.zero_grad(set_to_none=True)
-        self.manual_backward(g_loss)
-        self._reduce_gradients(self.generator)
+    def apply_update(self, which: str, loss: Tensor, record_norm: bool) -> None:
+        """Backward ``loss``, average over ranks, clip and step network ``which`` ("g" or "d"),
+        whose optimizer the caller toggled before computing ``loss``; then untoggle it."""
+        opt_g, opt_d = self.optimizers()
+        opt, net = (opt_g, self.generator) if which == "g" else (opt_d, self.discriminator)
+        opt.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        self._reduce_gradients(net)
         if record_norm:
-            self._grad_norms["grad_norm/g"] = grad_norm(self.generator)
+            self._grad_norms[f"grad_norm/{which}"] = grad_norm(net)
         if self.grad_clip is not None:
             self.clip_gradients(
-                opt_g, gradient_clip_val=self.grad_clip, gradient_clip_algorithm="norm"
+                opt, gradient_clip_val=self.grad_clip, gradient_clip_algorithm="norm"
             )
-        opt_g.step()
-        self.untoggle_optimizer(opt_g)
-        self._last["loss/g"] = g_loss.detach()
+        opt.step()
+        if which == "d":
+            self.loss.after_d_step(self.discriminator)
+        self.untoggle_optimizer(opt)
 
     def _reduce_gradients(self, net: nn.Module) -> None:
         """Average one network's gradients over ranks in a single all-reduce (no-op alone)."""

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ganlab.module import GANModule, grad_norm
+from ganlab.module import GANModule
 from ganlab.restoration.corruptions import Corrupted, Corruption
 
 IGNORED = (
@@ -113,35 +113,9 @@ class RestorationModule(GANModule):
         return self.corruption.compose(self._forward["g"](corrupted.network_input), corrupted)
 
     def _restoration_d_step(self, clean: Tensor, corrupted: Corrupted, record_norm: bool) -> Tensor:
-        _, opt_d = self.optimizers()
-        condition = corrupted.network_input
         with torch.no_grad():
             fake = self._generate(corrupted)
-        self.toggle_optimizer(opt_d)
-        real_logits = self._forward["d"](clean, condition)
-        fake_logits = self._forward["d"](fake, condition)
-        d_loss = self.loss.d_loss(real_logits, fake_logits)
-        total = d_loss
-        for name, penalty in self.penalties.items():
-            value = penalty(self.discriminator, clean, fake, condition)
-            self._last[f"penalty/{name}"] = value.detach()
-            total = total + value
-        opt_d.zero_grad(set_to_none=True)
-        self.manual_backward(total)
-        self._reduce_gradients(self.discriminator)
-        if record_norm:
-            self._grad_norms["grad_norm/d"] = grad_norm(self.discriminator)
-        if self.grad_clip is not None:
-            self.clip_gradients(
-                opt_d, gradient_clip_val=self.grad_clip, gradient_clip_algorithm="norm"
-            )
-        opt_d.step()
-        self.loss.after_d_step(self.discriminator)
-        self.untoggle_optimizer(opt_d)
-        self._last["loss/d"] = d_loss.detach()
-        self._last["logits/real"] = real_logits.detach().mean()
-        self._last["logits/fake"] = fake_logits.detach().mean()
-        return real_logits.detach()
+        return self.update_discriminator(clean, fake, corrupted.network_input, record_norm)
 
     def _restoration_g_step(
         self,
@@ -151,23 +125,12 @@ class RestorationModule(GANModule):
         real_logits: Tensor,
         record_norm: bool,
     ) -> None:
-        opt_g, _ = self.optimizers()
-        self.toggle_optimizer(opt_g)
+        self.toggle_optimizer(self.optimizers()[0])
         fake = self._generate(corrupted)
         adversarial = self.loss.g_loss(self._forward["d"](fake, condition), real_logits)
         l1 = (fake - clean).abs().mean()
         total = adversarial + self.l1_weight * l1
-        opt_g.zero_grad(set_to_none=True)
-        self.manual_backward(total)
-        self._reduce_gradients(self.generator)
-        if record_norm:
-            self._grad_norms["grad_norm/g"] = grad_norm(self.generator)
-        if self.grad_clip is not None:
-            self.clip_gradients(
-                opt_g, gradient_clip_val=self.grad_clip, gradient_clip_algorithm="norm"
-            )
-        opt_g.step()
-        self.untoggle_optimizer(opt_g)
+        self.apply_update("g", total, record_norm)
         self._last["loss/g"] = adversarial.detach()
         self._last["loss/l1"] = l1.detach()
         self._last["loss/g_total"] = total.detach()
