@@ -16,8 +16,10 @@ from ganlab.reproduce import (
     TABLE_START,
     aggregate,
     build_report,
+    describe_hardware,
     evaluate_runs,
     experiments_table,
+    hardware,
     update_table,
     validate_experiment,
     write_report,
@@ -32,7 +34,7 @@ BLOCKS: dict[str, Any] = {
         "reproduces": "Table 1",
         "dataset": "2D ring",
     },
-    "reproduce": {"seeds": [0, 1, 2], "hardware": None},
+    "reproduce": {"seeds": [0, 1, 2]},
     "expected": {
         "modes": {
             "metric": "metrics/modes",
@@ -174,6 +176,17 @@ def test_a_metric_missing_from_a_run_names_seed_and_key() -> None:
     del broken["metrics"]["final"]["metrics/modes"]
     with pytest.raises(DataError, match=r"seed\(s\) \[1\] logged no 'metrics/modes'"):
         evaluate_runs(experiment, [summary(0, 6, 60, 0.4), broken])
+
+
+def test_hardware_reports_the_runs_threads_and_busiest_load() -> None:
+    runs = [
+        {"torch_threads": 1, "load_average": [0.5, 0.9, 1.1]},
+        {"torch_threads": 1, "load_average": [4.0, 3.5, 3.2]},
+    ]
+    hw = hardware(runs)
+    assert hw["torch_threads"] == 1 and hw["load"] == 3.2
+    assert describe_hardware(hw).endswith(", load avg 3.2")
+    assert hardware([{"torch_threads": 2}])["load"] is None
 
 
 def test_report_files_hold_the_table_grid_and_curves(tmp_path: Path) -> None:

@@ -203,16 +203,18 @@ class GANModule(pl.LightningModule):
     # ----------------------------------------------------------------- training
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        x, y = batch
-        x = self._real_batch(x)
-        labels = y if self.generator.num_classes > 0 else None
+        """One D update, and every ``n_critic``-th step one G update; the counters, schedules,
+        EMA and logging around them are shared by every task, which overrides only the
+        three hooks below."""
+        real = self._real_batch(batch[0])
+        condition = self._condition(real, batch[1])
         will_g_step = (self.d_step + 1) % self.n_critic == 0
         will_log = will_g_step and (self.g_step + 1) % self.log_every == 0
-        real_logits = self._discriminator_step(x, labels, will_log)
+        real_logits = self._discriminator_step(real, condition, will_log)
         self.d_step += 1
-        self.images_seen += x.shape[0] * self.trainer.world_size
+        self.images_seen += real.shape[0] * self.trainer.world_size
         if will_g_step:
-            self._generator_step(x.shape[0], labels, real_logits, will_log)
+            self._generator_step(real, condition, real_logits, will_log)
             self.g_step += 1
             self._step_schedulers()
             if self.generator_ema is not None:
@@ -222,17 +224,21 @@ class GANModule(pl.LightningModule):
         if self.training_done:
             self.trainer.should_stop = True
 
-    def _discriminator_step(self, x: Tensor, y: Tensor | None, record_norm: bool) -> Tensor:
+    def _condition(self, real: Tensor, labels: Tensor) -> Any:
+        """What G and D see besides noise and images: the labels of a conditional model."""
+        return labels if self.generator.num_classes > 0 else None
+
+    def _discriminator_step(self, real: Tensor, condition: Any, record_norm: bool) -> Tensor:
         with torch.no_grad():
-            fake = self._forward["g"](self.batch_latent(x.shape[0]), y)
-        return self.update_discriminator(x, fake, y, record_norm)
+            fake = self._forward["g"](self.batch_latent(real.shape[0]), condition)
+        return self.update_discriminator(real, fake, condition, record_norm)
 
     def _generator_step(
-        self, batch_size: int, y: Tensor | None, real_logits: Tensor, record_norm: bool
+        self, real: Tensor, condition: Any, real_logits: Tensor, record_norm: bool
     ) -> None:
         self.toggle_optimizer(self.optimizers()[0])
-        fake = self._forward["g"](self.batch_latent(batch_size), y)
-        g_loss = self.loss.g_loss(self._forward["d"](fake, y), real_logits)
+        fake = self._forward["g"](self.batch_latent(real.shape[0]), condition)
+        g_loss = self.loss.g_loss(self._forward["d"](fake, condition), real_logits)
         self.apply_update("g", g_loss, record_norm)
         self._last["loss/g"] = g_loss.detach()
 

@@ -261,7 +261,9 @@ def evaluate_runs(experiment: Experiment, summaries: Sequence[Mapping[str, Any]]
 def hardware(summaries: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """What the runs were measured on: CPU model and cores, torch threads, GPU if any.
 
-    The runs' own thread count (summary.json ``torch_threads``) wins over this process's.
+    The runs' own thread count (summary.json ``torch_threads``) wins over this process's;
+    ``load`` is the highest 15-minute load average at the end of a run (None if unknown),
+    which says whether the machine was shared while they ran.
     """
     import torch
 
@@ -274,19 +276,23 @@ def hardware(summaries: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
                 break
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     threads = sorted({s["torch_threads"] for s in summaries if s.get("torch_threads")})
+    loads = [s["load_average"][2] for s in summaries if s.get("load_average")]
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
         "torch_threads": threads[0] if len(threads) == 1 else threads or torch.get_num_threads(),
         "gpu": gpu,
+        "load": max(loads) if loads else None,
     }
 
 
 def describe_hardware(hw: Mapping[str, Any]) -> str:
-    """One line for tables: "CPU, 2 cores, 1 torch thread (AMD EPYC ...)"."""
+    """One line for tables: "CPU, 2 cores, 1 torch thread (AMD EPYC ...), load 1.1"."""
     threads = hw.get("torch_threads")
     text = f"CPU, {hw.get('cores')} cores, {threads} torch thread{'s' if threads != 1 else ''}"
     text += f" ({hw.get('cpu')})"
+    if hw.get("load") is not None:
+        text += f", load avg {hw['load']:.1f}"
     if hw.get("gpu"):
         text = f"GPU {hw['gpu']}; {text}"
     return text

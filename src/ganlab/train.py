@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import re
 import resource
 import secrets
@@ -205,6 +206,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "eval_share": None if metrics is None or wall <= 0 else metrics.seconds / wall,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "torch_threads": torch.get_num_threads(),
+        # 1/5/15-min load at the end: on a shared machine the wall time measures the others too.
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "warnings": module.run_warnings,
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": versions(),

@@ -81,6 +81,22 @@ def test_every_parameter_gets_a_gradient() -> None:
             assert p.grad is not None and p.grad.abs().sum() > 0, name
 
 
+def test_orthogonal_init_gives_gdpp_scaled_orthogonal_weights() -> None:
+    torch.manual_seed(0)
+    g = MLPGenerator(
+        (2,), z_dim=256, hidden=[128, 128], activation="tanh", output="linear", init="orthogonal"
+    )
+    d = MLPDiscriminator((2,), hidden=[128, 128], activation="tanh", init="orthogonal")
+    square = g.body[2].weight  # 128 x 128: W W^T = gain^2 I
+    eye = torch.eye(128)
+    assert torch.allclose(square @ square.T, 1.4**2 * eye, atol=1e-4)
+    wide = g.body[0].weight  # 128 x 256: orthonormal rows, scaled
+    assert torch.allclose(wide @ wide.T, 1.4**2 * eye, atol=1e-4)
+    assert all(m.bias.abs().max() == 0 for m in d.modules() if isinstance(m, nn.Linear))
+    default = MLPGenerator((2,), z_dim=256, hidden=[128, 128], output="linear")
+    assert default.body[2].weight.std() < 0.03  # N(0, 0.02) stays the default
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -91,6 +107,7 @@ def test_every_parameter_gets_a_gradient() -> None:
         ({"output": "sigmoid"}, "output 'sigmoid'"),
         ({"batch_norm": "false"}, "batch_norm 'false'"),
         ({"maxout_pieces": 0}, "maxout_pieces 0"),
+        ({"init": "xavier"}, "init 'xavier'"),
         ({"embed_dim": -1}, "embed_dim -1"),
         ({"num_classes": 1.5}, "num_classes 1.5"),
         ({"shape": []}, r"shape \[\]"),
@@ -110,6 +127,7 @@ def test_bad_generator_arguments(kwargs: dict, message: str) -> None:
         ({"hidden": "240"}, "hidden '240'"),
         ({"activation": "swish"}, "activation 'swish'"),
         ({"conditioning": "film"}, "conditioning 'film'"),
+        ({"init": "kaiming"}, "init 'kaiming'"),
         ({"shape": (2, -1)}, "shape"),
     ],
 )

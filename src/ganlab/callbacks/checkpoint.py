@@ -6,11 +6,11 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any
 
 import lightning.pytorch as pl
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from ganlab.callbacks.schedule import GStepCallback
 from ganlab.module import GANModule
 
 _NUMBERED = re.compile(r"g(\d+)\.ckpt")
@@ -43,7 +43,7 @@ def replace_with_link(source: Path, target: Path) -> None:
     os.replace(tmp, target)
 
 
-class PeriodicCheckpoint(pl.Callback):
+class PeriodicCheckpoint(GStepCallback):
     """Writes ``last.ckpt`` every ``every_g_steps`` G steps, at the end and on SIGTERM.
 
     Lightning's ``ModelCheckpoint`` schedules by ``global_step``, which counts both
@@ -53,15 +53,14 @@ class PeriodicCheckpoint(pl.Callback):
     only the newest ``keep`` of those stay, so the folder stays bounded however long the run.
     """
 
+    schedule_key = "saved_at"
+
     def __init__(self, dirpath: str, every_g_steps: int = 1000, keep: int = 3) -> None:
-        if every_g_steps < 1:
-            raise ValueError(f"every_g_steps must be >= 1, got {every_g_steps}")
         if keep < 0:
             raise ValueError(f"keep must be >= 0, got {keep}")
+        super().__init__(every_g_steps)
         self.dirpath = Path(dirpath)
-        self.every_g_steps = every_g_steps
         self.keep = keep
-        self._saved_at = -1
 
     @property
     def last_path(self) -> Path:
@@ -74,23 +73,12 @@ class PeriodicCheckpoint(pl.Callback):
             for stale in self.dirpath.glob(".*.ckpt.tmp"):
                 stale.unlink()
 
-    def on_train_batch_end(
-        self, trainer: pl.Trainer, pl_module: GANModule, outputs: Any, batch: Any, batch_idx: int
-    ) -> None:
-        step = pl_module.g_step
-        if step > 0 and step % self.every_g_steps == 0 and step != self._saved_at:
-            self.save(trainer, pl_module)
-
-    def on_train_end(self, trainer: pl.Trainer, pl_module: GANModule) -> None:
-        if pl_module.g_step != self._saved_at:
-            self.save(trainer, pl_module)
-
     def on_exception(
         self, trainer: pl.Trainer, pl_module: GANModule, exception: BaseException
     ) -> None:
         """SIGTERM (a scheduler's preemption notice) ends the step in progress: save it."""
-        if isinstance(exception, SIGTERMException) and pl_module.g_step != self._saved_at:
-            self.save(trainer, pl_module)
+        if isinstance(exception, SIGTERMException) and pl_module.g_step != self.acted_at:
+            self.run(trainer, pl_module)
 
     def numbered(self) -> list[Path]:
         """The kept ``g<step>.ckpt`` files, oldest first."""
@@ -101,8 +89,7 @@ class PeriodicCheckpoint(pl.Callback):
         ]
         return [path for _, path in sorted(found)]
 
-    def save(self, trainer: pl.Trainer, pl_module: GANModule) -> None:
-        self._saved_at = pl_module.g_step
+    def act(self, trainer: pl.Trainer, pl_module: GANModule) -> None:
         if self.keep == 0:
             save_checkpoint_atomically(trainer, self.last_path)
             return
@@ -112,9 +99,3 @@ class PeriodicCheckpoint(pl.Callback):
             replace_with_link(path, self.last_path)
             for old in self.numbered()[: -self.keep]:
                 old.unlink()
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"saved_at": self._saved_at}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self._saved_at = int(state_dict["saved_at"])

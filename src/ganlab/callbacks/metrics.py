@@ -10,6 +10,7 @@ import lightning.pytorch as pl
 import torch
 
 from ganlab.callbacks.checkpoint import save_checkpoint_atomically
+from ganlab.callbacks.schedule import GStepCallback
 from ganlab.errors import ConfigError
 from ganlab.evaluation import EvalSettings, generate_chunks, image_metrics, point_metrics
 from ganlab.metrics import DomainFeatures, InceptionFeatures, cached_features, extract
@@ -37,7 +38,7 @@ def load_extractor(
     return None
 
 
-class SampleMetrics(pl.Callback):
+class SampleMetrics(GStepCallback):
     """Every ``every_g_steps`` G steps and at the end, measures ``num_samples`` samples.
 
     Samples come from the EMA generator when enabled, in eval mode, from RNGs of their own
@@ -46,6 +47,8 @@ class SampleMetrics(pl.Callback):
     cached on disk, keyed by dataset, split, resolution, extractor and sample count.
     Values go to every logger (step = G step); ``best.ckpt`` keeps the lowest FID.
     """
+
+    schedule_key = "done_at"
 
     def __init__(
         self,
@@ -63,10 +66,10 @@ class SampleMetrics(pl.Callback):
         cache_dir: str = "outputs/cache",
         checkpoint_dir: str | None = None,
     ) -> None:
+        super().__init__(every_g_steps)
         self.features = features
         self.evaluator = evaluator
         self.inception_weights = inception_weights
-        self.every_g_steps = every_g_steps
         self.real_split = real_split
         self.settings = EvalSettings(
             num_samples=num_samples,
@@ -83,7 +86,6 @@ class SampleMetrics(pl.Callback):
         self.best: dict[str, float] = {}
         self.history: list[dict[str, float]] = []
         self.seconds = 0.0
-        self._done_at = -1
 
     def check(self, datamodule: pl.LightningDataModule) -> None:
         """Load the extractor and check it suits the data, before any training starts."""
@@ -106,21 +108,9 @@ class SampleMetrics(pl.Callback):
         if self.extractor is not None:
             self.extractor.to(pl_module.device)
 
-    def on_train_batch_end(
-        self, trainer: pl.Trainer, pl_module: GANModule, outputs: Any, batch: Any, batch_idx: int
-    ) -> None:
-        step = pl_module.g_step
-        if step > 0 and step % self.every_g_steps == 0 and step != self._done_at:
-            self.evaluate(trainer, pl_module)
-
-    def on_train_end(self, trainer: pl.Trainer, pl_module: GANModule) -> None:
-        if pl_module.g_step != self._done_at:
-            self.evaluate(trainer, pl_module)
-
-    def evaluate(self, trainer: pl.Trainer, pl_module: GANModule) -> dict[str, float]:
+    def act(self, trainer: pl.Trainer, pl_module: GANModule) -> None:
         """Measure now, on every rank (features are gathered), log on rank 0."""
         start = time.perf_counter()
-        self._done_at = pl_module.g_step
         pl_module.sync_buffers()
         world, rank = trainer.world_size, trainer.global_rank
         chunks = range(rank, self.settings.num_chunks, world)
@@ -147,7 +137,6 @@ class SampleMetrics(pl.Callback):
         self.history.append({"g_step": pl_module.g_step, "kimg": pl_module.kimg, **metrics})
         self._keep_best(trainer, pl_module, metrics)
         self.seconds += time.perf_counter() - start
-        return metrics
 
     @staticmethod
     def _gather(mine: dict[int, tuple[torch.Tensor, ...]], world: int) -> dict[int, tuple]:
@@ -206,15 +195,15 @@ class SampleMetrics(pl.Callback):
 
     def state_dict(self) -> dict[str, Any]:
         return {
+            **super().state_dict(),
             "best": self.best,
             "history": self.history,
-            "done_at": self._done_at,
             "seconds": self.seconds,
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
         self.best = dict(state_dict["best"])
         # Checkpoints written before the history was kept resume with an empty one.
         self.history = [dict(entry) for entry in state_dict.get("history", [])]
-        self._done_at = int(state_dict["done_at"])
         self.seconds = float(state_dict["seconds"])

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
+import numpy as np
 import torch
-from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
-from PIL import Image
 from torch import Tensor
 
 from ganlab.callbacks.checkpoint import save_checkpoint_atomically
 from ganlab.callbacks.metrics import load_extractor
 from ganlab.callbacks.samples import SampleGrid, image_grid
+from ganlab.callbacks.schedule import GStepCallback
 from ganlab.data.memory import to_unit_range
 from ganlab.errors import ConfigError
 from ganlab.metrics import DomainFeatures, extract
@@ -47,7 +47,7 @@ def restore_in_chunks(pl_module: Any, corrupted: Corrupted, chunk: int) -> Tenso
     return torch.cat(parts)
 
 
-class RestorationMetrics(pl.Callback):
+class RestorationMetrics(GStepCallback):
     """Every ``every_g_steps`` G steps and at the end: PSNR, SSIM and FID of restorations.
 
     Keys: ``metrics/psnr``, ``metrics/ssim``, ``metrics/fid`` (domain features of restored
@@ -55,6 +55,8 @@ class RestorationMetrics(pl.Callback):
     ``metrics/baseline/<name>/<metric>``. Rank 0 measures and broadcasts the values;
     ``best.ckpt`` keeps the highest PSNR.
     """
+
+    schedule_key = "done_at"
 
     def __init__(
         self,
@@ -73,9 +75,9 @@ class RestorationMetrics(pl.Callback):
             raise ConfigError(
                 "metrics: every_g_steps and batch_size must be >= 1 and num_images >= 2"
             )
+        super().__init__(every_g_steps)
         self.features = features
         self.evaluator = evaluator
-        self.every_g_steps = every_g_steps
         self.num_images = num_images
         self.real_split = real_split
         self.seed = seed
@@ -85,7 +87,6 @@ class RestorationMetrics(pl.Callback):
         self.final: dict[str, float] = {}
         self.best: dict[str, float] = {}
         self.seconds = 0.0
-        self._done_at = -1
         self._set: tuple[Tensor, Corrupted, Tensor | None] | None = None
         self._baselines: dict[str, float] = {}
 
@@ -105,17 +106,6 @@ class RestorationMetrics(pl.Callback):
             self.check(trainer.datamodule)
         if self.extractor is not None:
             self.extractor.to(pl_module.device)
-
-    def on_train_batch_end(
-        self, trainer: pl.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
-    ) -> None:
-        step = pl_module.g_step
-        if step > 0 and step % self.every_g_steps == 0 and step != self._done_at:
-            self.evaluate(trainer, pl_module)
-
-    def on_train_end(self, trainer: pl.Trainer, pl_module: Any) -> None:
-        if pl_module.g_step != self._done_at:
-            self.evaluate(trainer, pl_module)
 
     def _held_out(self, datamodule: Any, corruption: Corruption) -> None:
         clean, corrupted = held_out(
@@ -143,10 +133,9 @@ class RestorationMetrics(pl.Callback):
         )
         return {**{f"metrics/{k}": v for k, v in scores.items()}, **self._baselines}
 
-    def evaluate(self, trainer: pl.Trainer, pl_module: Any) -> dict[str, float]:
+    def act(self, trainer: pl.Trainer, pl_module: Any) -> None:
         """Measure on rank 0 now, share the values with every rank, log and keep the best."""
         start = time.perf_counter()
-        self._done_at = pl_module.g_step
         pl_module.sync_buffers()
         metrics = self.measure(pl_module, trainer.datamodule) if trainer.is_global_zero else None
         metrics = trainer.strategy.broadcast(metrics, src=0)
@@ -160,18 +149,17 @@ class RestorationMetrics(pl.Callback):
             if self.checkpoint_dir is not None:
                 save_checkpoint_atomically(trainer, self.checkpoint_dir / "best.ckpt")
         self.seconds += time.perf_counter() - start
-        return metrics
 
     def summary(self) -> dict[str, Any]:
         """Final and best values and the time spent, for summary.json."""
         return {"final": self.final, "best": self.best, "seconds": self.seconds}
 
     def state_dict(self) -> dict[str, Any]:
-        return {"best": self.best, "done_at": self._done_at, "seconds": self.seconds}
+        return {**super().state_dict(), "best": self.best, "seconds": self.seconds}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
         self.best = dict(state_dict["best"])
-        self._done_at = int(state_dict["done_at"])
         self.seconds = float(state_dict["seconds"])
 
 
@@ -205,18 +193,7 @@ class RestorationGrid(SampleGrid):
         restored = pl_module.restore(corrupted).cpu()
         return torch.stack([shown, restored, clean], dim=1).flatten(0, 1)
 
-    def save(self, trainer: pl.Trainer, pl_module: Any) -> None:
-        self._saved_at = pl_module.g_step
-        if not trainer.is_global_zero:
-            return
+    def picture(self, trainer: pl.Trainer, pl_module: Any) -> np.ndarray:
         images = self.triplets(pl_module, trainer.datamodule)
         per_row = max(1, min(4, math.isqrt(self.num_samples)))
-        picture = image_grid(images, nrow=3 * per_row)
-        self.dirpath.mkdir(parents=True, exist_ok=True)
-        self.last_path = self.dirpath / f"g{pl_module.g_step:07d}.png"
-        Image.fromarray(picture).save(self.last_path)
-        for logger in trainer.loggers:
-            if isinstance(logger, WandbLogger):
-                logger.log_image("samples", [picture], step=pl_module.g_step)
-            elif isinstance(logger, TensorBoardLogger):
-                logger.experiment.add_image("samples", picture, pl_module.g_step, dataformats="HWC")
+        return image_grid(images, nrow=3 * per_row)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import lightning.pytorch as pl
 import numpy as np
@@ -13,6 +12,7 @@ from PIL import Image
 from torch import Tensor
 from torchvision.utils import make_grid
 
+from ganlab.callbacks.schedule import GStepCallback
 from ganlab.module import GANModule
 
 
@@ -45,7 +45,7 @@ def scatter_plot(fake: Tensor, real: Tensor) -> np.ndarray:
     return rgb
 
 
-class SampleGrid(pl.Callback):
+class SampleGrid(GStepCallback):
     """Every ``every_g_steps`` G steps and at the end, draws samples from fixed noise.
 
     The noise (and, for conditional models, the labels: one column per class) is drawn once
@@ -53,16 +53,17 @@ class SampleGrid(pl.Callback):
     training RNG stream is never touched.
     """
 
+    schedule_key = "saved_at"
+
     def __init__(
         self, dirpath: str, every_g_steps: int = 500, num_samples: int = 64, seed: int = 1234
     ) -> None:
-        if every_g_steps < 1 or num_samples < 1:
-            raise ValueError("every_g_steps and num_samples must be >= 1")
+        if num_samples < 1:
+            raise ValueError(f"num_samples must be >= 1, got {num_samples}")
+        super().__init__(every_g_steps)
         self.dirpath = Path(dirpath)
-        self.every_g_steps = every_g_steps
         self.num_samples = num_samples
         self.seed = seed
-        self._saved_at = -1
         self.last_path: Path | None = None
 
     def _fixed_inputs(self, pl_module: GANModule) -> tuple[Tensor, Tensor | None]:
@@ -72,29 +73,21 @@ class SampleGrid(pl.Callback):
         y = torch.arange(self.num_samples) % k if k > 0 else None
         return z, y
 
-    def on_train_batch_end(
-        self, trainer: pl.Trainer, pl_module: GANModule, outputs: Any, batch: Any, batch_idx: int
-    ) -> None:
-        step = pl_module.g_step
-        if step > 0 and step % self.every_g_steps == 0 and step != self._saved_at:
-            self.save(trainer, pl_module)
-
-    def on_train_end(self, trainer: pl.Trainer, pl_module: GANModule) -> None:
-        if pl_module.g_step != self._saved_at:
-            self.save(trainer, pl_module)
-
-    def save(self, trainer: pl.Trainer, pl_module: GANModule) -> None:
-        self._saved_at = pl_module.g_step
-        if not trainer.is_global_zero:
-            return
+    def picture(self, trainer: pl.Trainer, pl_module: GANModule) -> np.ndarray:
+        """The ``[H, W, 3]`` uint8 picture of this step: a grid, or a scatter plot for 2D."""
         z, y = self._fixed_inputs(pl_module)
         fake = pl_module.sample(z, y)
         if fake.dim() == 2:
             real, _ = trainer.datamodule.real_images("train", 2000)
-            picture = scatter_plot(fake, real)
-        else:
-            nrow = pl_module.generator.num_classes or int(self.num_samples**0.5)
-            picture = image_grid(fake, nrow=nrow)
+            return scatter_plot(fake, real)
+        nrow = pl_module.generator.num_classes or int(self.num_samples**0.5)
+        return image_grid(fake, nrow=nrow)
+
+    def act(self, trainer: pl.Trainer, pl_module: GANModule) -> None:
+        """Save this step's picture as PNG (rank 0) and log it to every image logger."""
+        if not trainer.is_global_zero:
+            return
+        picture = self.picture(trainer, pl_module)
         self.dirpath.mkdir(parents=True, exist_ok=True)
         self.last_path = self.dirpath / f"g{pl_module.g_step:07d}.png"
         Image.fromarray(picture).save(self.last_path)
@@ -103,9 +96,3 @@ class SampleGrid(pl.Callback):
                 logger.log_image("samples", [picture], step=pl_module.g_step)
             elif isinstance(logger, TensorBoardLogger):
                 logger.experiment.add_image("samples", picture, pl_module.g_step, dataformats="HWC")
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"saved_at": self._saved_at}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self._saved_at = int(state_dict["saved_at"])

@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from ganlab.nets import checks
 from ganlab.nets.conditional import CONDITIONING, ConcatEmbedding, ProjectionHead, require_labels
-from ganlab.nets.init import normal_init
+from ganlab.nets.init import INITS
 
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "maxout")
 OUTPUTS = ("tanh", "linear")
@@ -71,6 +71,7 @@ class MLPGenerator(nn.Module):
     ``output="linear"`` is for 2D points (PacGAN's G has a linear output); images use tanh to
     land in [-1, 1] (Goodfellow et al. 2014 used a sigmoid for [0, 1] data).
     ``embed_dim`` defaults to ``z_dim``, so label and noise enter with equal width.
+    ``init`` is ``"normal"`` (N(0, 0.02), DCGAN and PacGAN) or ``"orthogonal"`` (GDPP).
     """
 
     def __init__(
@@ -84,6 +85,7 @@ class MLPGenerator(nn.Module):
         num_classes: int = 0,
         embed_dim: int | None = None,
         maxout_pieces: int = 5,
+        init: str = "normal",
     ) -> None:
         super().__init__()
         owner = type(self).__name__
@@ -93,6 +95,7 @@ class MLPGenerator(nn.Module):
         hidden = checks.positive_ints(owner, "hidden", hidden)
         checks.choice(owner, "activation", activation, ACTIVATIONS)
         checks.choice(owner, "output", output, OUTPUTS)
+        checks.choice(owner, "init", init, tuple(INITS))
         batch_norm = checks.flag(owner, "batch_norm", batch_norm)
         pieces = checks.positive_int(owner, "maxout_pieces", maxout_pieces)
         embed_dim = checks.positive_int(
@@ -104,7 +107,7 @@ class MLPGenerator(nn.Module):
         self.body = _hidden_layers(in_features, hidden, activation, pieces, batch_norm=batch_norm)
         last = nn.Linear(hidden[-1] if hidden else in_features, math.prod(self.shape))
         self.out = nn.Sequential(last, nn.Tanh()) if output == "tanh" else last
-        normal_init(self)
+        INITS[init](self)
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         y = require_labels(self, y, z.shape[0])
@@ -131,6 +134,7 @@ class MLPDiscriminator(nn.Module):
         input_dropout: float = 0.0,
         num_classes: int = 0,
         conditioning: str = "concat",
+        init: str = "normal",
     ) -> None:
         super().__init__()
         owner = type(self).__name__
@@ -142,6 +146,7 @@ class MLPDiscriminator(nn.Module):
         dropout = checks.probability(owner, "dropout", dropout)
         input_dropout = checks.probability(owner, "input_dropout", input_dropout)
         checks.choice(owner, "conditioning", conditioning, CONDITIONING)
+        checks.choice(owner, "init", init, tuple(INITS))
 
         in_features = math.prod(self.shape)
         self.input_dropout = nn.Dropout(input_dropout) if input_dropout > 0 else nn.Identity()
@@ -155,7 +160,7 @@ class MLPDiscriminator(nn.Module):
         self.projection: ProjectionHead | None = None
         if self.num_classes and conditioning == "projection":
             self.projection = ProjectionHead(self.num_classes, features)
-        normal_init(self)
+        INITS[init](self)
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         y = require_labels(self, y, x.shape[0])

@@ -1,10 +1,11 @@
 """RestorationModule: pix2pix training (conditional adversarial loss + lambda * L1).
 
 A subclass of ``GANModule``, so counters, EMA, schedulers, gradient reduction under DDP,
-logging and checkpointed RNG states are the same code. What changes is the step: each
-batch of clean images is corrupted on the fly from the module's own seeded RNG (saved in
-checkpoints, so a resumed run draws the same corruptions), the generator maps the
-corrupted image to a restoration, and the discriminator judges (input, image) pairs.
+logging, checkpointed RNG states and ``training_step`` itself are the same code. What
+changes is the step's three hooks: each batch of clean images is corrupted on the fly from
+the module's own seeded RNG (saved in checkpoints, so a resumed run draws the same
+corruptions), the generator maps the corrupted image to a restoration, and the
+discriminator judges (input, image) pairs.
 """
 
 from __future__ import annotations
@@ -89,46 +90,25 @@ class RestorationModule(GANModule):
             net.train(was_training)
         return self.corruption.compose(output, corrupted).clamp(-1, 1)
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        clean = self._real_batch(batch[0])
-        corrupted = self.corrupt_batch(clean)
-        condition = corrupted.network_input
-        will_g_step = (self.d_step + 1) % self.n_critic == 0
-        will_log = will_g_step and (self.g_step + 1) % self.log_every == 0
-        real_logits = self._restoration_d_step(clean, corrupted, will_log)
-        self.d_step += 1
-        self.images_seen += clean.shape[0] * self.trainer.world_size
-        if will_g_step:
-            self._restoration_g_step(clean, corrupted, condition, real_logits, will_log)
-            self.g_step += 1
-            self._step_schedulers()
-            if self.generator_ema is not None:
-                self._update_ema()
-            if will_log or self.training_done:
-                self._log_metrics()
-        if self.training_done:
-            self.trainer.should_stop = True
+    def _condition(self, real: Tensor, labels: Tensor) -> Corrupted:
+        return self.corrupt_batch(real)
 
     def _generate(self, corrupted: Corrupted) -> Tensor:
         return self.corruption.compose(self._forward["g"](corrupted.network_input), corrupted)
 
-    def _restoration_d_step(self, clean: Tensor, corrupted: Corrupted, record_norm: bool) -> Tensor:
+    def _discriminator_step(self, real: Tensor, condition: Corrupted, record_norm: bool) -> Tensor:
         with torch.no_grad():
-            fake = self._generate(corrupted)
-        return self.update_discriminator(clean, fake, corrupted.network_input, record_norm)
+            fake = self._generate(condition)
+        return self.update_discriminator(real, fake, condition.network_input, record_norm)
 
-    def _restoration_g_step(
-        self,
-        clean: Tensor,
-        corrupted: Corrupted,
-        condition: Tensor,
-        real_logits: Tensor,
-        record_norm: bool,
+    def _generator_step(
+        self, real: Tensor, condition: Corrupted, real_logits: Tensor, record_norm: bool
     ) -> None:
         self.toggle_optimizer(self.optimizers()[0])
-        fake = self._generate(corrupted)
-        adversarial = self.loss.g_loss(self._forward["d"](fake, condition), real_logits)
-        l1 = (fake - clean).abs().mean()
+        fake = self._generate(condition)
+        d_fake = self._forward["d"](fake, condition.network_input)
+        adversarial = self.loss.g_loss(d_fake, real_logits)
+        l1 = (fake - real).abs().mean()
         total = adversarial + self.l1_weight * l1
         self.apply_update("g", total, record_norm)
         self._last["loss/g"] = adversarial.detach()
