@@ -90,24 +90,28 @@ def _check_pack(pack: int, conditional: bool, batch_size: int | None) -> None:
         )
 
 
-def build_module(cfg: DictConfig, generator: nn.Module, discriminator: nn.Module) -> GANModule:
-    """The GANModule with the loss, penalties, optimizers and loop settings of ``cfg``."""
-    from ganlab.module import GANModule
-
+def training_arguments(cfg: DictConfig) -> dict[str, Any]:
+    """The loss, penalties, optimizers and loop settings of ``cfg``: the keyword arguments
+    every task's module (``GANModule`` and its subclasses) shares."""
     penalties = {
         name: instantiate_field(node, f"loss.penalties.{name}")
         for name, node in cfg.loss.penalties.items()
     }
     scheduler = cfg.optim.scheduler
-    return GANModule(
-        generator=generator,
-        discriminator=discriminator,
-        loss=instantiate_field(cfg.loss.adversarial, "loss.adversarial"),
-        penalties=penalties,
-        g_optimizer=instantiate_field(cfg.optim.generator, "optim.generator"),
-        d_optimizer=instantiate_field(cfg.optim.discriminator, "optim.discriminator"),
-        scheduler=None if scheduler is None else instantiate_field(scheduler, "optim.scheduler"),
-        n_critic=cfg.optim.n_critic,
-        seed=cfg.seed,
+    return {
+        "loss": instantiate_field(cfg.loss.adversarial, "loss.adversarial"),
+        "penalties": penalties,
+        "g_optimizer": instantiate_field(cfg.optim.generator, "optim.generator"),
+        "d_optimizer": instantiate_field(cfg.optim.discriminator, "optim.discriminator"),
+        "scheduler": None if scheduler is None else instantiate_field(scheduler, "optim.scheduler"),
+        "n_critic": cfg.optim.n_critic,
+        "seed": cfg.seed,
         **OmegaConf.to_container(cfg.gan, resolve=True),
-    )
+    }
+
+
+def build_module(cfg: DictConfig, generator: nn.Module, discriminator: nn.Module) -> GANModule:
+    """The GANModule with the loss, penalties, optimizers and loop settings of ``cfg``."""
+    from ganlab.module import GANModule
+
+    return GANModule(generator=generator, discriminator=discriminator, **training_arguments(cfg))

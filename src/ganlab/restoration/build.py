@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from ganlab.build import instantiate_field
+from ganlab.build import instantiate_field, training_arguments
 from ganlab.errors import ConfigError
 from ganlab.restoration.corruptions import Corruption
 
@@ -97,27 +97,14 @@ def build_restoration_module(cfg: DictConfig, shape: tuple[int, ...]) -> Restora
     check_task(cfg)
     corruption = build_corruption(cfg, shape)
     generator, discriminator = build_restoration_networks(cfg.model, shape, corruption)
-    penalties = {
-        name: instantiate_field(node, f"loss.penalties.{name}")
-        for name, node in cfg.loss.penalties.items()
-    }
-    scheduler = cfg.optim.scheduler
+    arguments = training_arguments(cfg)
     try:
         return RestorationModule(
             generator=generator,
             discriminator=discriminator,
-            loss=instantiate_field(cfg.loss.adversarial, "loss.adversarial"),
-            penalties=penalties,
-            g_optimizer=instantiate_field(cfg.optim.generator, "optim.generator"),
-            d_optimizer=instantiate_field(cfg.optim.discriminator, "optim.discriminator"),
-            scheduler=None
-            if scheduler is None
-            else instantiate_field(scheduler, "optim.scheduler"),
             corruption=corruption,
             l1_weight=cfg.task.l1_weight,
-            n_critic=cfg.optim.n_critic,
-            seed=cfg.seed,
-            **OmegaConf.to_container(cfg.gan, resolve=True),
+            **arguments,
         )
     except ValueError as exc:
         raise ConfigError(f"task: {exc}") from None
