@@ -49,6 +49,7 @@ def test_domain_metrics_are_logged_cached_and_keep_best(
     )
     assert cache.stat().st_mtime_ns == stamp  # the real side came from the cache
     assert 0 < summary["eval_share"] < 1 and summary["peak_rss_mb"] > 0
+    assert len(summary["load_average"]) == 3 and min(summary["load_average"]) >= 0
 
 
 def test_turning_metrics_on_does_not_change_training(
