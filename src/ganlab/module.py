@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import lightning.pytorch as pl
 import torch
@@ -40,6 +40,18 @@ class GANModule(pl.LightningModule):
     config system and can be used with plain PyTorch objects.
     """
 
+    # Constructor arguments that are objects, not values: kept out of the saved
+    # hyperparameters so checkpoints load with weights_only=True.
+    NOT_HYPERPARAMETERS: ClassVar[tuple[str, ...]] = (
+        "generator",
+        "discriminator",
+        "loss",
+        "g_optimizer",
+        "d_optimizer",
+        "penalties",
+        "scheduler",
+    )
+
     def __init__(
         self,
         generator: nn.Module,
@@ -67,17 +79,7 @@ class GANModule(pl.LightningModule):
         if latent not in LATENTS:
             raise ValueError(f"latent must be one of {LATENTS}, got {latent!r}")
         self.automatic_optimization = False
-        self.save_hyperparameters(
-            ignore=[
-                "generator",
-                "discriminator",
-                "loss",
-                "g_optimizer",
-                "d_optimizer",
-                "penalties",
-                "scheduler",
-            ]
-        )
+        self.save_hyperparameters(ignore=list(self.NOT_HYPERPARAMETERS))
         self.generator = generator
         self.discriminator = discriminator
         self.generator_ema = self._make_ema(generator) if ema_decay > 0 else None

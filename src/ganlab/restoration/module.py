@@ -18,17 +18,6 @@ from torch import Tensor, nn
 from ganlab.module import GANModule
 from ganlab.restoration.corruptions import Corrupted, Corruption
 
-IGNORED = (
-    "generator",
-    "discriminator",
-    "loss",
-    "g_optimizer",
-    "d_optimizer",
-    "penalties",
-    "scheduler",
-    "corruption",
-)
-
 
 class RestorationModule(GANModule):
     """Trains ``generator(corrupted) -> clean`` against a conditional discriminator.
@@ -38,6 +27,9 @@ class RestorationModule(GANModule):
     absolute error to the clean image (Isola et al. 2017, eq. 4, lambda = 100). The G step
     after ``n_critic`` D steps uses the last D step's batch and corruption.
     """
+
+    # GANModule's save_hyperparameters collects this constructor's arguments too.
+    NOT_HYPERPARAMETERS = (*GANModule.NOT_HYPERPARAMETERS, "corruption")
 
     def __init__(
         self,
@@ -51,9 +43,6 @@ class RestorationModule(GANModule):
         **kwargs: Any,
     ) -> None:
         super().__init__(generator, discriminator, loss, g_optimizer, d_optimizer, **kwargs)
-        # GANModule's call collected this constructor's arguments too; keep plain values only,
-        # so checkpoints load with weights_only=True.
-        self.save_hyperparameters(ignore=list(IGNORED))
         if not isinstance(l1_weight, int | float) or l1_weight < 0:
             raise ValueError(f"l1_weight must be a number >= 0, got {l1_weight!r}")
         self.corruption = corruption
