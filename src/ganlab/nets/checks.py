@@ -61,6 +61,17 @@ def data_shape(owner: str, shape: object) -> tuple[int, ...]:
     return dims
 
 
+def image_shape(owner: str, shape: object) -> tuple[int, ...]:
+    """The data shape, which must be ``(C, H, W)``: convolutional nets cannot take points."""
+    dims = data_shape(owner, shape)
+    if len(dims) != 3:
+        raise ValueError(
+            f"{owner}: shape {dims} is not an image shape (C, H, W); "
+            "use the MLP nets (model=mlp_2d) for points"
+        )
+    return dims
+
+
 def choice(owner: str, name: str, value: object, allowed: Sequence[str]) -> None:
     """Raise unless ``value`` is one of ``allowed``, listing the options."""
     if value not in allowed:
@@ -91,12 +102,7 @@ def square_image_geometry(owner: str, shape: Sequence[int]) -> tuple[tuple[int, 
     Convolutional nets that double or halve the resolution per stage can only make such
     sizes; anything else is refused here, at construction, with the sizes that work.
     """
-    dims = data_shape(owner, shape)
-    if len(dims) != 3:
-        raise ValueError(
-            f"{owner}: shape {dims} is not an image shape (C, H, W); "
-            "use the MLP nets (model=mlp_2d) for points"
-        )
+    dims = image_shape(owner, shape)
     _, height, width = dims
     if height != width:
         raise ValueError(

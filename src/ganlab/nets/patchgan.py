@@ -55,9 +55,7 @@ class PatchGANDiscriminator(nn.Module):
     ) -> None:
         super().__init__()
         owner = type(self).__name__
-        self.shape = checks.data_shape(owner, shape)
-        if len(self.shape) != 3:
-            raise ValueError(f"{owner}: shape {self.shape} is not an image shape (C, H, W)")
+        self.shape = checks.image_shape(owner, shape)
         if not isinstance(condition_channels, int) or condition_channels < 0:
             raise ValueError(f"{owner}: condition_channels {condition_channels!r}; use >= 0")
         self.condition_channels = condition_channels

@@ -55,9 +55,7 @@ class UNetGenerator(nn.Module):
     ) -> None:
         super().__init__()
         owner = type(self).__name__
-        self.shape = checks.data_shape(owner, shape)
-        if len(self.shape) != 3:
-            raise ValueError(f"{owner}: shape {self.shape} is not an image shape (C, H, W)")
+        self.shape = checks.image_shape(owner, shape)
         out_channels = self.shape[0]
         self.in_channels = checks.positive_int(
             owner, "in_channels", out_channels if in_channels is None else in_channels
