@@ -97,6 +97,18 @@ def test_orthogonal_init_gives_gdpp_scaled_orthogonal_weights() -> None:
     assert default.body[2].weight.std() < 0.03  # N(0, 0.02) stays the default
 
 
+def test_uniform_init_uses_the_released_codes_ranges() -> None:
+    torch.manual_seed(0)
+    g = MLPGenerator((1, 28, 28), init="uniform")  # default bound 0.05
+    d = MLPDiscriminator((1, 28, 28), init="uniform", init_scale=0.005)
+    g_weights = torch.cat([m.weight.flatten() for m in g.modules() if isinstance(m, nn.Linear)])
+    d_weights = torch.cat([m.weight.flatten() for m in d.modules() if isinstance(m, nn.Linear)])
+    assert 0.049 < g_weights.abs().max() <= 0.05
+    assert 0.0049 < d_weights.abs().max() <= 0.005
+    assert abs(g_weights.std().item() - 0.05 / 3**0.5) < 1e-3  # U(-b, b) has std b / sqrt(3)
+    assert all(m.bias.abs().max() == 0 for m in d.modules() if isinstance(m, nn.Linear))
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -108,6 +120,7 @@ def test_orthogonal_init_gives_gdpp_scaled_orthogonal_weights() -> None:
         ({"batch_norm": "false"}, "batch_norm 'false'"),
         ({"maxout_pieces": 0}, "maxout_pieces 0"),
         ({"init": "xavier"}, "init 'xavier'"),
+        ({"init_scale": 0}, "init_scale 0"),
         ({"embed_dim": -1}, "embed_dim -1"),
         ({"num_classes": 1.5}, "num_classes 1.5"),
         ({"shape": []}, r"shape \[\]"),
@@ -128,6 +141,7 @@ def test_bad_generator_arguments(kwargs: dict, message: str) -> None:
         ({"activation": "swish"}, "activation 'swish'"),
         ({"conditioning": "film"}, "conditioning 'film'"),
         ({"init": "kaiming"}, "init 'kaiming'"),
+        ({"init_scale": "small"}, "init_scale 'small'"),
         ({"shape": (2, -1)}, "shape"),
     ],
 )

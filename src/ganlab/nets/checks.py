@@ -6,6 +6,7 @@ the value and what is allowed, never later as a shape error deep inside ``forwar
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from numbers import Integral, Real
 
@@ -90,6 +91,16 @@ def probability(owner: str, name: str, value: object) -> float:
     """Return a dropout rate, or raise if it is not a number in [0, 1)."""
     if not isinstance(value, Real) or isinstance(value, bool) or not 0.0 <= value < 1.0:
         raise ValueError(f"{owner}: {name} {value!r} is invalid; use a number in [0, 1)")
+    return float(value)
+
+
+def optional_positive(owner: str, name: str, value: object) -> float | None:
+    """Return None or a finite number > 0, or raise naming the field."""
+    if value is None:
+        return None
+    ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value <= 0:
+        raise ValueError(f"{owner}: {name} {value!r} is invalid; use a number > 0 or null")
     return float(value)
 
 

@@ -40,4 +40,26 @@ def orthogonal_init(module: nn.Module, gain: float = 1.4) -> None:
                 nn.init.zeros_(m.bias)
 
 
-INITS = {"normal": normal_init, "orthogonal": orthogonal_init}
+def uniform_init(module: nn.Module, bound: float = 0.05) -> None:
+    """Linear/conv weights from U(-bound, bound), zero biases.
+
+    Goodfellow et al. 2014's released MNIST code (pylearn2's ``irange``) starts G at bound 0.05
+    and D at 0.005; D's tiny start keeps its first SGD steps at lr 0.1 from saturating it.
+    """
+    for m in module.modules():
+        if isinstance(m, _WEIGHTED):
+            nn.init.uniform_(m.weight, -bound, bound)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+INITS = {"normal": normal_init, "orthogonal": orthogonal_init, "uniform": uniform_init}
+"""Each takes the module and optionally its scale: std, gain or bound."""
+
+
+def initialise(module: nn.Module, name: str, scale: float | None) -> None:
+    """Apply ``INITS[name]`` with ``scale`` or, if None, that scheme's default scale."""
+    if scale is None:
+        INITS[name](module)
+    else:
+        INITS[name](module, scale)

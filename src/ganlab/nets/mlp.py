@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from ganlab.nets import checks
 from ganlab.nets.conditional import CONDITIONING, ConcatEmbedding, ProjectionHead, require_labels
-from ganlab.nets.init import INITS
+from ganlab.nets.init import INITS, initialise
 
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "maxout")
 OUTPUTS = ("tanh", "linear")
@@ -71,7 +71,8 @@ class MLPGenerator(nn.Module):
     ``output="linear"`` is for 2D points (PacGAN's G has a linear output); images use tanh to
     land in [-1, 1] (Goodfellow et al. 2014 used a sigmoid for [0, 1] data).
     ``embed_dim`` defaults to ``z_dim``, so label and noise enter with equal width.
-    ``init`` is ``"normal"`` (N(0, 0.02), DCGAN and PacGAN) or ``"orthogonal"`` (GDPP).
+    ``init`` is ``"normal"`` (N(0, 0.02), DCGAN and PacGAN), ``"orthogonal"`` (GDPP) or
+    ``"uniform"`` (Goodfellow et al.'s code); ``init_scale`` overrides its std, gain or bound.
     """
 
     def __init__(
@@ -86,6 +87,7 @@ class MLPGenerator(nn.Module):
         embed_dim: int | None = None,
         maxout_pieces: int = 5,
         init: str = "normal",
+        init_scale: float | None = None,
     ) -> None:
         super().__init__()
         owner = type(self).__name__
@@ -96,6 +98,7 @@ class MLPGenerator(nn.Module):
         checks.choice(owner, "activation", activation, ACTIVATIONS)
         checks.choice(owner, "output", output, OUTPUTS)
         checks.choice(owner, "init", init, tuple(INITS))
+        init_scale = checks.optional_positive(owner, "init_scale", init_scale)
         batch_norm = checks.flag(owner, "batch_norm", batch_norm)
         pieces = checks.positive_int(owner, "maxout_pieces", maxout_pieces)
         embed_dim = checks.positive_int(
@@ -107,7 +110,7 @@ class MLPGenerator(nn.Module):
         self.body = _hidden_layers(in_features, hidden, activation, pieces, batch_norm=batch_norm)
         last = nn.Linear(hidden[-1] if hidden else in_features, math.prod(self.shape))
         self.out = nn.Sequential(last, nn.Tanh()) if output == "tanh" else last
-        INITS[init](self)
+        initialise(self, init, init_scale)
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
         y = require_labels(self, y, z.shape[0])
@@ -135,6 +138,7 @@ class MLPDiscriminator(nn.Module):
         num_classes: int = 0,
         conditioning: str = "concat",
         init: str = "normal",
+        init_scale: float | None = None,
     ) -> None:
         super().__init__()
         owner = type(self).__name__
@@ -147,6 +151,7 @@ class MLPDiscriminator(nn.Module):
         input_dropout = checks.probability(owner, "input_dropout", input_dropout)
         checks.choice(owner, "conditioning", conditioning, CONDITIONING)
         checks.choice(owner, "init", init, tuple(INITS))
+        init_scale = checks.optional_positive(owner, "init_scale", init_scale)
 
         in_features = math.prod(self.shape)
         self.input_dropout = nn.Dropout(input_dropout) if input_dropout > 0 else nn.Identity()
@@ -160,7 +165,7 @@ class MLPDiscriminator(nn.Module):
         self.projection: ProjectionHead | None = None
         if self.num_classes and conditioning == "projection":
             self.projection = ProjectionHead(self.num_classes, features)
-        INITS[init](self)
+        initialise(self, init, init_scale)
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         y = require_labels(self, y, x.shape[0])
