@@ -109,6 +109,14 @@ def test_uniform_init_uses_the_released_codes_ranges() -> None:
     assert all(m.bias.abs().max() == 0 for m in d.modules() if isinstance(m, nn.Linear))
 
 
+def test_generator_dropout_acts_in_training_only() -> None:
+    g = MLPGenerator((1, 8, 8), z_dim=4, hidden=(64,), dropout=0.5, num_classes=3)
+    z, y = torch.rand(5, 4) * 2 - 1, torch.tensor([0, 1, 2, 0, 1])
+    assert not torch.equal(g(z, y), g(z, y))  # CGAN's G dropout: a second source of noise
+    g.eval()
+    assert torch.equal(g(z, y), g(z, y))
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -121,6 +129,7 @@ def test_uniform_init_uses_the_released_codes_ranges() -> None:
         ({"maxout_pieces": 0}, "maxout_pieces 0"),
         ({"init": "xavier"}, "init 'xavier'"),
         ({"init_scale": 0}, "init_scale 0"),
+        ({"dropout": 1.0}, "dropout 1.0"),
         ({"embed_dim": -1}, "embed_dim -1"),
         ({"num_classes": 1.5}, "num_classes 1.5"),
         ({"shape": []}, r"shape \[\]"),

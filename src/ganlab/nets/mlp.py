@@ -71,6 +71,7 @@ class MLPGenerator(nn.Module):
     ``output="linear"`` is for 2D points (PacGAN's G has a linear output); images use tanh to
     land in [-1, 1] (Goodfellow et al. 2014 used a sigmoid for [0, 1] data).
     ``embed_dim`` defaults to ``z_dim``, so label and noise enter with equal width.
+    ``dropout`` after each hidden layer is Mirza & Osindero's (CGAN applies 0.5 to G as to D).
     ``init`` is ``"normal"`` (N(0, 0.02), DCGAN and PacGAN), ``"orthogonal"`` (GDPP) or
     ``"uniform"`` (Goodfellow et al.'s code); ``init_scale`` overrides its std, gain or bound.
     """
@@ -83,6 +84,7 @@ class MLPGenerator(nn.Module):
         activation: str = "relu",
         batch_norm: bool = False,
         output: str = "tanh",
+        dropout: float = 0.0,
         num_classes: int = 0,
         embed_dim: int | None = None,
         maxout_pieces: int = 5,
@@ -101,13 +103,16 @@ class MLPGenerator(nn.Module):
         init_scale = checks.optional_positive(owner, "init_scale", init_scale)
         batch_norm = checks.flag(owner, "batch_norm", batch_norm)
         pieces = checks.positive_int(owner, "maxout_pieces", maxout_pieces)
+        dropout = checks.probability(owner, "dropout", dropout)
         embed_dim = checks.positive_int(
             owner, "embed_dim", self.z_dim if embed_dim is None else embed_dim
         )
 
         self.concat = ConcatEmbedding(self.num_classes, embed_dim) if self.num_classes else None
         in_features = self.z_dim + (embed_dim if self.num_classes else 0)
-        self.body = _hidden_layers(in_features, hidden, activation, pieces, batch_norm=batch_norm)
+        self.body = _hidden_layers(
+            in_features, hidden, activation, pieces, batch_norm=batch_norm, dropout=dropout
+        )
         last = nn.Linear(hidden[-1] if hidden else in_features, math.prod(self.shape))
         self.out = nn.Sequential(last, nn.Tanh()) if output == "tanh" else last
         initialise(self, init, init_scale)
