@@ -109,6 +109,14 @@ def test_uniform_init_uses_the_released_codes_ranges() -> None:
     assert all(m.bias.abs().max() == 0 for m in d.modules() if isinstance(m, nn.Linear))
 
 
+def test_onehot_labels_enter_g_as_mirza_and_osinderos_y() -> None:
+    g = MLPGenerator((1, 8, 8), z_dim=4, hidden=(16,), num_classes=3, label_input="onehot")
+    assert g.body[0].in_features == 4 + 3
+    assert not any("embed" in name for name, _ in g.named_parameters())
+    z = torch.zeros(2, 4)
+    assert not torch.equal(g(z, torch.tensor([0, 0])), g(z, torch.tensor([0, 1])))
+
+
 def test_generator_dropout_acts_in_training_only() -> None:
     g = MLPGenerator((1, 8, 8), z_dim=4, hidden=(64,), dropout=0.5, num_classes=3)
     z, y = torch.rand(5, 4) * 2 - 1, torch.tensor([0, 1, 2, 0, 1])
@@ -130,6 +138,8 @@ def test_generator_dropout_acts_in_training_only() -> None:
         ({"init": "xavier"}, "init 'xavier'"),
         ({"init_scale": 0}, "init_scale 0"),
         ({"dropout": 1.0}, "dropout 1.0"),
+        ({"label_input": "film"}, "label_input 'film'"),
+        ({"num_classes": 10, "label_input": "onehot", "embed_dim": 100}, "embed_dim 100"),
         ({"embed_dim": -1}, "embed_dim -1"),
         ({"num_classes": 1.5}, "num_classes 1.5"),
         ({"shape": []}, r"shape \[\]"),

@@ -13,6 +13,7 @@ from ganlab.nets.init import INITS, initialise
 
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "maxout")
 OUTPUTS = ("tanh", "linear")
+LABEL_INPUTS = ("embedding", "onehot")
 
 
 class Maxout(nn.Module):
@@ -70,7 +71,8 @@ class MLPGenerator(nn.Module):
 
     ``output="linear"`` is for 2D points (PacGAN's G has a linear output); images use tanh to
     land in [-1, 1] (Goodfellow et al. 2014 used a sigmoid for [0, 1] data).
-    ``embed_dim`` defaults to ``z_dim``, so label and noise enter with equal width.
+    The label enters as a learned embedding (``embed_dim`` defaults to ``z_dim``, so label and
+    noise enter with equal width) or, with ``label_input="onehot"``, as CGAN's one-hot y.
     ``dropout`` after each hidden layer is Mirza & Osindero's (CGAN applies 0.5 to G as to D).
     ``init`` is ``"normal"`` (N(0, 0.02), DCGAN and PacGAN), ``"orthogonal"`` (GDPP) or
     ``"uniform"`` (Goodfellow et al.'s code); ``init_scale`` overrides its std, gain or bound.
@@ -86,6 +88,7 @@ class MLPGenerator(nn.Module):
         output: str = "tanh",
         dropout: float = 0.0,
         num_classes: int = 0,
+        label_input: str = "embedding",
         embed_dim: int | None = None,
         maxout_pieces: int = 5,
         init: str = "normal",
@@ -104,11 +107,20 @@ class MLPGenerator(nn.Module):
         batch_norm = checks.flag(owner, "batch_norm", batch_norm)
         pieces = checks.positive_int(owner, "maxout_pieces", maxout_pieces)
         dropout = checks.probability(owner, "dropout", dropout)
-        embed_dim = checks.positive_int(
-            owner, "embed_dim", self.z_dim if embed_dim is None else embed_dim
-        )
+        checks.choice(owner, "label_input", label_input, LABEL_INPUTS)
+        onehot = label_input == "onehot"
+        if embed_dim is None:
+            embed_dim = self.num_classes if onehot else self.z_dim
+        embed_dim = checks.positive_int(owner, "embed_dim", embed_dim)
+        if onehot and embed_dim != self.num_classes:
+            raise ValueError(
+                f"{owner}: embed_dim {embed_dim} with label_input 'onehot' is invalid; a one-hot "
+                f"label has num_classes={self.num_classes} dims (leave embed_dim null)"
+            )
 
-        self.concat = ConcatEmbedding(self.num_classes, embed_dim) if self.num_classes else None
+        self.concat = (
+            ConcatEmbedding(self.num_classes, embed_dim, onehot) if self.num_classes else None
+        )
         in_features = self.z_dim + (embed_dim if self.num_classes else 0)
         self.body = _hidden_layers(
             in_features, hidden, activation, pieces, batch_norm=batch_norm, dropout=dropout
