@@ -126,7 +126,7 @@ def test_reproduce_command_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixt
     assert (results / "ring8_pacgan2_curves.png").is_file()
     markdown = (results / "ring8_pacgan2.md").read_text()
     assert "| modes | `metrics/modes` | 7.9 +- 0.1 |" in markdown
-    assert "ganlab-reproduce ring8_pacgan2 --seeds 0 1" in markdown
+    assert f"ganlab-reproduce ring8_pacgan2 --seeds 0 1 --results-dir {results} " in markdown
     out = capsys.readouterr().out
     assert "seed 1: ganlab-train experiment=ring8_pacgan2 seed=1" in out
     assert f"report in {results / 'ring8_pacgan2.md'}" in out

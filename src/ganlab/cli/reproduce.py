@@ -181,9 +181,14 @@ def _is_int(text: str) -> bool:
     return text.lstrip("-").isdigit()
 
 
+def is_default_results(path: Path) -> bool:
+    """Whether reports go to experiments/results, whose table experiments/README.md shows."""
+    return path.resolve() == (EXPERIMENTS_DIR / "results").resolve()
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    default_results = args.results_dir.resolve() == (EXPERIMENTS_DIR / "results").resolve()
+    default_results = is_default_results(args.results_dir)
     try:
         if args.name is None and not args.table:
             raise GanlabError("give an experiment NAME (or --table)")
@@ -221,7 +226,8 @@ def reproduce(args: argparse.Namespace) -> None:
             summary, wall = train_seed(args.name, seed, overrides)
             summaries.append(summary)
             walls.append(wall)
-    command = shlex.join([PROG, args.name, "--seeds", *map(str, seeds), *overrides])
+    where = [] if is_default_results(args.results_dir) else ["--results-dir", str(args.results_dir)]
+    command = shlex.join([PROG, args.name, "--seeds", *map(str, seeds), *where, *overrides])
     experiment = replace(experiment, seeds=seeds)
     report = build_report(experiment, summaries, walls, command, overrides, hardware(summaries))
     markdown = write_report(report, summaries, args.results_dir)
