@@ -219,6 +219,24 @@ def test_report_files_hold_the_table_grid_and_curves(tmp_path: Path) -> None:
     assert (tmp_path / "results" / "ring8_gan_curves.png").stat().st_size > 1000
 
 
+def test_a_resumed_run_says_its_wall_time_is_the_last_leg(tmp_path: Path) -> None:
+    experiments, results = tmp_path / "experiments", tmp_path / "experiments" / "results"
+    results.mkdir(parents=True)
+    (experiments / "ring8_gan.yaml").write_text(json.dumps(BLOCKS))  # JSON is YAML
+    experiment = validate_experiment("ring8_gan", BLOCKS)
+    hw = {"cpu": "Test CPU", "cores": 2, "torch_threads": 1, "gpu": None}
+    runs = [summary(0, 6.0, 60.0, 0.3), summary(1, 8.0, 80.0, 0.5)]
+    runs[1]["resumed_from"] = "outputs/ring8_gan/a/checkpoints/last.ckpt"
+    text = write_report(build_report(experiment, runs, [60.0, 60.0], "c", [], hw), runs, results)
+    lines = text.read_text().splitlines()
+    resumed = [line for line in lines if "resumed" in line]
+    assert resumed == [
+        "- Seed 1 resumed from `outputs/ring8_gan/a/checkpoints/last.ckpt`: its wall time is the "
+        "resumed leg's only"
+    ]
+    assert "2 min (2 runs, resumed: last leg only)" in experiments_table(experiments, results)
+
+
 def test_table_lists_measured_and_unmeasured_experiments(tmp_path: Path) -> None:
     from omegaconf import OmegaConf
 

@@ -409,6 +409,7 @@ def build_report(
             "g_steps": s.get("g_steps"),
             "kimg": s.get("kimg"),
             "wall_time_s": wall,
+            "resumed_from": s.get("resumed_from"),
             "values": {key: metric_value(s, key) for key in keys},
         }
         for s, wall in zip(summaries, run_walls, strict=True)
@@ -473,6 +474,12 @@ def render_markdown(report: Mapping[str, Any], grid: str | None, curve: str | No
         "(one after another, including evaluation)",
         f"- Budget per run: {', '.join(map(str, g_steps))} G steps, "
         f"{', '.join(map(str, kimg))} kimg",
+        *(
+            f"- Seed {run['seed']} resumed from `{run['resumed_from']}`: its wall time is the "
+            "resumed leg's only"
+            for run in report["runs"]
+            if run.get("resumed_from")
+        ),
         f"- Measured: {report['measured_at']}",
         "",
         "| seed | "
@@ -537,9 +544,10 @@ def experiments_table(experiments_dir: Path, results_dir: Path) -> str:
             )
             continue
         report = json.loads(result_path.read_text())
+        resumed = any(run.get("resumed_from") for run in report["runs"])
         where = (
             f"{describe_hardware(report['hardware'])}, {report['wall_time_s'] / 60:.0f} min "
-            f"({_runs(len(report['runs']))})"
+            f"({_runs(len(report['runs']))}{', resumed: last leg only' if resumed else ''})"
         )
         papers = _paper_numbers(report["results"])
         ours = "<br>".join(
