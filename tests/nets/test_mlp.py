@@ -115,6 +115,8 @@ def test_onehot_labels_enter_g_as_mirza_and_osinderos_y() -> None:
     assert not any("embed" in name for name, _ in g.named_parameters())
     z = torch.zeros(2, 4)
     assert not torch.equal(g(z, torch.tensor([0, 0])), g(z, torch.tensor([0, 1])))
+    plain = MLPGenerator((1, 8, 8), z_dim=4, hidden=(16,), label_input="onehot")  # no labels
+    assert plain.body[0].in_features == 4 and plain(z).shape == (2, 1, 8, 8)
 
 
 def test_generator_dropout_acts_in_training_only() -> None:

@@ -109,14 +109,16 @@ class MLPGenerator(nn.Module):
         dropout = checks.probability(owner, "dropout", dropout)
         checks.choice(owner, "label_input", label_input, LABEL_INPUTS)
         onehot = label_input == "onehot"
-        if embed_dim is None:
-            embed_dim = self.num_classes if onehot else self.z_dim
-        embed_dim = checks.positive_int(owner, "embed_dim", embed_dim)
-        if onehot and embed_dim != self.num_classes:
+        if onehot and embed_dim is not None:
             raise ValueError(
                 f"{owner}: embed_dim {embed_dim} with label_input 'onehot' is invalid; a one-hot "
-                f"label has num_classes={self.num_classes} dims (leave embed_dim null)"
+                f"label is num_classes wide (leave embed_dim null)"
             )
+        if onehot:
+            embed_dim = self.num_classes
+        else:
+            embed_dim = self.z_dim if embed_dim is None else embed_dim
+            embed_dim = checks.positive_int(owner, "embed_dim", embed_dim)
 
         self.concat = (
             ConcatEmbedding(self.num_classes, embed_dim, onehot) if self.num_classes else None
