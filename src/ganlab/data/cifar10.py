@@ -74,18 +74,6 @@ class CIFAR10DataModule(InMemoryImageDataModule):
     native_channels: ClassVar[int] = 3
     native_num_classes: ClassVar[int] = 10
 
-    def __init__(
-        self,
-        root: str | None = None,
-        batch_size: int = 64,
-        resolution: int = 32,
-        resize: str = "bilinear",
-        limit: int | None = None,
-        num_workers: int = 0,
-        channels: int | None = None,
-    ) -> None:
-        super().__init__(root, batch_size, resolution, resize, limit, num_workers, channels)
-
     def _find_folder(self, split: str) -> Path | None:
         """`root/cifar-10-batches-py`, or `root` itself when it is that folder."""
         root = Path(self.root).expanduser()
