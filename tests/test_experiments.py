@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from omegaconf import OmegaConf, open_dict
 
 from ganlab.cli.reproduce import main as reproduce_main
+from ganlab.cli.reproduce import parse_args
 from ganlab.reproduce import validate_experiment
 from ganlab.train import CONF_DIR, train
 
@@ -127,6 +129,10 @@ def test_reproduce_command_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixt
     markdown = (results / "ring8_pacgan2.md").read_text()
     assert "| modes | `metrics/modes` | 7.9 +- 0.1 |" in markdown
     assert f"ganlab-reproduce ring8_pacgan2 --seeds 0 1 --results-dir {results} " in markdown
+    (recorded,) = [line for line in markdown.splitlines() if line.startswith("ganlab-reproduce ")]
+    again = parse_args(shlex.split(recorded)[1:])
+    assert (again.name, again.seeds, again.results_dir) == ("ring8_pacgan2", [0, 1], results)
+    assert again.overrides == overrides
     out = capsys.readouterr().out
     assert "seed 1: ganlab-train experiment=ring8_pacgan2 seed=1" in out
     assert f"report in {results / 'ring8_pacgan2.md'}" in out

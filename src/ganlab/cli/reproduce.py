@@ -166,7 +166,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="report these finished runs (one folder per seed, made on this machine) instead "
         "of training",
     )
-    args = parser.parse_args(argv)
+    # Intermixed: overrides may follow options, as in the command each report records.
+    args = parser.parse_intermixed_args(argv)
     if args.seeds is not None:
         # ``--seeds 0 1 key=value`` takes the integers; what follows them is overrides.
         count = next((i for i, s in enumerate(args.seeds) if not _is_int(s)), len(args.seeds))
