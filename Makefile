@@ -13,12 +13,13 @@ PYTEST_ARGS ?=
 EVALUATOR := outputs/evaluators/fashion_mnist_28px.pt
 DATA ?= fashion_mnist
 
-.PHONY: help install data evaluator train test test-slow lint bench sweep reproduce clean
+.PHONY: help install data evaluator train test test-slow test-kernels lint bench sweep reproduce clean
 
 help:
 	@echo "make train [ARGS='model=mlp loss=hinge ...']  train (default: DCGAN on Fashion-MNIST, CPU)"
 	@echo "make test                                     set up, lint and run the test suite"
 	@echo "make test-slow                                the slow tests too"
+	@echo "make test-kernels [KERNELS='avx2 avx sse']    the numeric tests under other CPUs' math kernels"
 	@echo "make data                                     install Debian's Fashion-MNIST where possible"
 	@echo "make evaluator [DATA=fashion_mnist]           train the dataset's own classifier (domain FID/IS)"
 	@echo "make sweep [ARGS='loss=ns,hinge seed=0,1']     a Hydra multirun of the default experiment"
@@ -75,6 +76,25 @@ test: install data lint
 
 test-slow: install data
 	$(BIN)/pytest -m slow $(PYTEST_ARGS)
+
+# The numeric tests again with the math libraries held to an older instruction set, as on
+# another CPU: OpenBLAS (numpy, scipy), torch's vectorised ops, MKL (torch's BLAS) and oneDNN
+# (its convolutions). pytest's header prints the kernels each run actually took.
+NUMERIC_TESTS := tests/metrics tests/test_losses.py tests/nets tests/test_ddp.py \
+	tests/restoration/test_metrics.py tests/restoration/test_ddp_restoration.py
+KERNELS_avx2 := OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2 \
+	MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2
+KERNELS_avx := OPENBLAS_CORETYPE=Sandybridge ATEN_CPU_CAPABILITY=default \
+	MKL_ENABLE_INSTRUCTIONS=AVX ONEDNN_MAX_CPU_ISA=AVX
+KERNELS_sse := OPENBLAS_CORETYPE=Prescott ATEN_CPU_CAPABILITY=default \
+	MKL_ENABLE_INSTRUCTIONS=SSE4_2 ONEDNN_MAX_CPU_ISA=SSE41
+KERNELS ?= avx2 avx sse
+
+test-kernels: $(addprefix test-kernels-,$(KERNELS))
+
+test-kernels-%: install data
+	@test -n "$(KERNELS_$*)" || { echo "KERNELS=$*: choose from avx2 avx sse"; exit 2; }
+	env $(KERNELS_$*) $(BIN)/pytest $(PYTEST_ARGS) $(NUMERIC_TESTS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache src/*.egg-info

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -95,3 +96,20 @@ def fashion_evaluator(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("evaluators") / "fashion_mnist_28px.pt"
     save_evaluator(path, model, {"dataset": data.name, "test_accuracy": accuracy})
     return path
+
+
+def pytest_report_header() -> list[str]:
+    """The math kernels this run took: a numeric result is as portable as the kernels tried."""
+    import numpy  # noqa: F401  (loads numpy's OpenBLAS)
+    import scipy.linalg  # noqa: F401  (and scipy's)
+    import torch
+    from threadpoolctl import threadpool_info
+
+    blas = sorted(
+        {f"{i['internal_api']} {i['version']} {i.get('architecture')}" for i in threadpool_info()}
+        - {"openmp None None"}
+    )
+    names = ("MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_ISA")
+    limits = [f"{k}={os.environ[k]}" for k in names if k in os.environ]
+    torch_kernels = " ".join([torch.backends.cpu.get_cpu_capability(), *limits])
+    return [f"math kernels: {', '.join(blas)}; torch {torch_kernels}"]

@@ -10,6 +10,7 @@ import torch
 
 from .conftest import install_evaluator
 from .test_cli import run_dirs, run_train
+from .tolerances import adam_reach, assert_same_training
 
 # An MLP without dropout or batch norm and a loss without random penalties: the only
 # randomness is the data order and the latents, which ganlab keeps identical on 1 or N ranks.
@@ -51,10 +52,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, digits_evaluator: Path) -> tu
 
 
 def test_two_ranks_with_batch_b_equal_one_process_with_2b(runs: tuple[Path, Path]) -> None:
-    single, ddp = _state(runs[0]), _state(runs[1])
-    assert single.keys() == ddp.keys()
-    for key, value in single.items():
-        torch.testing.assert_close(ddp[key], value, rtol=1e-5, atol=1e-6, msg=key)
+    assert_same_training(_state(runs[1]), _state(runs[0]), adam_reach(runs[0]))
     first = torch.load(runs[0] / "checkpoints" / "last.ckpt", weights_only=True)
     moved = any(
         s["exp_avg"].abs().sum() > 0 for s in first["optimizer_states"][0]["state"].values()
@@ -67,7 +65,8 @@ def test_metrics_under_ddp_equal_the_single_process_ones(runs: tuple[Path, Path]
     single, ddp = (json.loads((r / "summary.json").read_text())["metrics"]["final"] for r in runs)
     assert single.keys() == ddp.keys() and "metrics/fid" in single
     for key, value in single.items():
-        assert ddp[key] == pytest.approx(value, rel=1e-4, abs=1e-6), key
+        # float32 features of the same samples, gathered in another order before float64 sums.
+        assert ddp[key] == pytest.approx(value, rel=1e-4), key
 
 
 def test_ddp_summary_counts_the_global_batch(runs: tuple[Path, Path]) -> None:

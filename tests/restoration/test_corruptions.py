@@ -8,6 +8,8 @@ import torch.nn.functional as F
 
 from ganlab.restoration import DownsampleCorruption, MaskCorruption, NoiseCorruption
 
+from ..tolerances import assert_close_to_scale
+
 
 def clean_images(n: int = 8, size: int = 28) -> torch.Tensor:
     """A fixed batch in [-1, 1]: smooth gradients plus a bright square, no randomness."""
@@ -114,7 +116,7 @@ def test_downsample_sizes_and_bicubic_baseline(factor: int, size: int) -> None:
 def test_downsample_keeps_a_constant_image() -> None:
     flat = torch.full((2, 3, 28, 28), 0.3)
     out = DownsampleCorruption(4)(flat, rng())
-    assert torch.allclose(out.image, flat, atol=1e-5)
+    assert_close_to_scale(out.image, flat)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 FID = |mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr((S1 S2)^(1/2)), in float64 throughout: the
 last term is a difference of large traces, and float32 loses the digits FIDs are read to.
+The distance is never negative; where rounding takes the difference of traces below zero
+(two equal sets, whose true FID is 0), 0 is reported.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def feature_statistics(features: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
 
 
 def frechet_distance(mu1: ArrayLike, sigma1: ArrayLike, mu2: ArrayLike, sigma2: ArrayLike) -> float:
-    """Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2), via `scipy.linalg.sqrtm`."""
+    """Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2) via `scipy.linalg.sqrtm`, >= 0."""
     mu1, mu2 = as_float64(mu1, "mu1", 1), as_float64(mu2, "mu2", 1)
     sigma1, sigma2 = as_float64(sigma1, "sigma1", 2), as_float64(sigma2, "sigma2", 2)
     dim = len(mu1)
@@ -59,12 +61,21 @@ def frechet_distance(mu1: ArrayLike, sigma1: ArrayLike, mu2: ArrayLike, sigma2: 
                 "semi-definite); compute them with feature_statistics from finite features"
             )
         covmean = covmean.real
-    diff = mu1 - mu2
-    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
+    return _distance(mu1 - mu2, sigma1, sigma2, float(np.trace(covmean)))
+
+
+def _distance(diff: np.ndarray, sigma1: np.ndarray, sigma2: np.ndarray, tr_covmean: float) -> float:
+    """The FID formula, with a value that rounding pushed below zero reported as 0.
+
+    For positive semi-definite covariances the true value is >= 0; a negative one is the
+    rounding of two equal (or nearly equal) sets, of order sqrt(eps) times the traces.
+    """
+    value = float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * tr_covmean)
+    return max(value, 0.0)
 
 
 def fid_from_features(a: ArrayLike, b: ArrayLike) -> float:
-    """FID between feature sets `a [Na, F]` and `b [Nb, F]`.
+    """FID between feature sets `a [Na, F]` and `b [Nb, F]`, never negative (see `_distance`).
 
     With fewer samples than features in either set (a few hundred images on Inception's
     2048 features) the covariance product is singular: `sqrtm` then needs the epsilon fix,
@@ -87,6 +98,5 @@ def fid_from_features(a: ArrayLike, b: ArrayLike) -> float:
     small, mu_small, sigma_other = (a, mu_a, sigma_b) if len(a) <= len(b) else (b, mu_b, sigma_a)
     factor = (small - mu_small) / np.sqrt(len(small) - 1)
     eigenvalues = np.linalg.eigvalsh(factor @ sigma_other @ factor.T)
-    tr_covmean = np.sqrt(np.clip(eigenvalues, 0, None)).sum()
-    diff = mu_a - mu_b
-    return float(diff @ diff + np.trace(sigma_a) + np.trace(sigma_b) - 2 * tr_covmean)
+    tr_covmean = float(np.sqrt(np.clip(eigenvalues, 0, None)).sum())
+    return _distance(mu_a - mu_b, sigma_a, sigma_b, tr_covmean)
