@@ -61,6 +61,7 @@ TINY = [
 def digits_evaluator(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A domain classifier for the digits set at 32 px, trained once per session (seconds)."""
     from ganlab.data import DigitsDataModule
+    from ganlab.data.identity import evaluator_record
     from ganlab.metrics import save_evaluator, train_domain_classifier
 
     data = DigitsDataModule(resolution=32)
@@ -70,7 +71,7 @@ def digits_evaluator(tmp_path_factory: pytest.TempPathFactory) -> Path:
         train_x, train_y, test_x, test_y, epochs=2, batch_size=64
     )
     path = tmp_path_factory.mktemp("evaluators") / "digits_32px.pt"
-    save_evaluator(path, model, {"dataset": data.name, "test_accuracy": accuracy})
+    save_evaluator(path, model, {**evaluator_record(data), "test_accuracy": accuracy})
     return path
 
 
@@ -85,6 +86,7 @@ def install_evaluator(evaluator: Path, outputs: Path) -> None:
 def fashion_evaluator(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A quick Fashion-MNIST classifier (2,000 images, one epoch): a real but weak evaluator."""
     from ganlab.data import FashionMNISTDataModule
+    from ganlab.data.identity import evaluator_record
     from ganlab.metrics import save_evaluator, train_domain_classifier
 
     data = FashionMNISTDataModule(root=None, limit=2000)
@@ -94,7 +96,7 @@ def fashion_evaluator(tmp_path_factory: pytest.TempPathFactory) -> Path:
         train_x, train_y, test_x, test_y, epochs=1, batch_size=64
     )
     path = tmp_path_factory.mktemp("evaluators") / "fashion_mnist_28px.pt"
-    save_evaluator(path, model, {"dataset": data.name, "test_accuracy": accuracy})
+    save_evaluator(path, model, {**evaluator_record(data), "test_accuracy": accuracy})
     return path
 
 

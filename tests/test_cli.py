@@ -206,31 +206,6 @@ def test_unknown_choice_lists_the_available_ones(tmp_path: Path) -> None:
     assert "dcgan" in proc.stderr  # Hydra names the available choices
 
 
-def test_secrets_stay_out_of_configs_summary_and_logs(tmp_path: Path) -> None:
-    secret = "s3cr3t-value-7f2a"
-    env_args = ["+extra.api_key=${oc.env:GANLAB_TEST_SECRET}", "+extra.db_password=hunter2-literal"]
-    env = {**os.environ, "GANLAB_TEST_SECRET": secret, "WANDB_SILENT": "true"}
-    proc = subprocess.run(
-        [str(TRAIN), f"paths.output_root={tmp_path}", *QUICK, "name=secret", *env_args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert secret not in proc.stdout + proc.stderr
-    (run,) = run_dirs(tmp_path, "secret")
-    for path in run.rglob("*"):
-        if path.is_file():
-            data = path.read_bytes()
-            assert secret.encode() not in data, path
-            if ".hydra" not in path.parts:  # Hydra records the command line as typed
-                assert b"hunter2-literal" not in data, path
-    summary = json.loads((run / "summary.json").read_text())
-    assert "+extra.db_password=<redacted>" in summary["overrides"]
-
-
 @pytest.mark.parametrize("name", ["../escape", "a/b", ""])
 def test_unsafe_run_names_are_rejected_without_writing_outside_outputs(
     tmp_path: Path, name: str
@@ -239,4 +214,4 @@ def test_unsafe_run_names_are_rejected_without_writing_outside_outputs(
     proc = run_train("data=digits", f"name={name}", out=out)
     assert proc.returncode == 2
     assert "name:" in proc.stderr and "safe folder name" in proc.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["outputs"]
+    assert list(tmp_path.iterdir()) == []  # outputs/ was new: nothing of the launch is left

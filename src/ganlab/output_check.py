@@ -18,6 +18,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from ganlab.errors import ConfigError
+from ganlab.run_folder import LOCK_NAME, note_if_new
 
 _MIB = 1024 * 1024
 
@@ -51,7 +52,8 @@ def check_output_root(root: Path, min_free_mb: float) -> None:
 
 
 class CheckOutputFolder(Callback):
-    """Before a run or a sweep starts, check that its output root is a writable folder."""
+    """Before a run or a sweep starts, check that its output root is a writable folder, and
+    note whether its folder is new (only a folder this launch made is ever cleaned up)."""
 
     def _check(self, config: DictConfig) -> None:
         HydraConfig.instance().set_config(config)
@@ -63,6 +65,19 @@ class CheckOutputFolder(Callback):
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         self._check(config)
+        run_dir = Path(config.hydra.run.dir)
+        requeued = config.get("resume") == "auto"  # a job continuing in its own folder
+        ours = (run_dir / LOCK_NAME).is_file() or requeued
+        if (run_dir / ".hydra").is_dir() and not ours:
+            print(
+                f"ganlab: error: hydra.run.dir={run_dir} exists and was not made by ganlab-train "
+                "(it holds .hydra/ but no run lock), and Hydra would rewrite the .hydra/ files "
+                "in it; give a new folder",
+                file=sys.stderr,
+            )
+            sys.exit(2)
+        note_if_new(run_dir)
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         self._check(config)
+        note_if_new(Path(config.hydra.sweep.dir))

@@ -15,7 +15,7 @@ import os
 import platform
 import shutil
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -71,6 +71,129 @@ class Experiment:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+# ------------------------------------------------------------------ reading summary.json
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_object(value: Any) -> bool:
+    return isinstance(value, dict)
+
+
+def _is_strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _is_numbers(value: Any) -> bool:
+    """A mapping of names to numbers (NaN included) or nulls, as metrics are logged."""
+    return isinstance(value, dict) and all(v is None or _is_number(v) for v in value.values())
+
+
+def _is_history(value: Any) -> bool:
+    return isinstance(value, list) and all(_is_numbers(entry) for entry in value)
+
+
+def _is_load(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 3 and all(map(_is_number, value))
+
+
+def _or_null(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda value: value is None or check(value)
+
+
+# The types ganlab-train writes under the keys that ganlab-compare and ganlab-reproduce read;
+# ``*`` stands for every key of the object above it.
+SUMMARY_TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "experiment": ("a string or null", _or_null(_is_str)),
+    "seed": ("an integer", _is_int),
+    "overrides": ("a list of strings", _is_strings),
+    "run_dir": ("a string", _is_str),
+    "resumed_from": ("a string or null", _or_null(_is_str)),
+    "g_steps": ("an integer", _is_int),
+    "kimg": ("a number", _is_number),
+    "wall_time_s": ("a number", _is_number),
+    "images_per_s": ("a number or null", _or_null(_is_number)),
+    "final": ("an object or null", _or_null(_is_object)),
+    "final.*": ("a number or null", _or_null(_is_number)),
+    "metrics": ("an object (final, best, history) or null", _or_null(_is_object)),
+    "metrics.final": ("an object or null", _or_null(_is_object)),
+    "metrics.final.*": ("a number or null", _or_null(_is_number)),
+    "metrics.best": ("an object or null", _or_null(_is_object)),
+    "metrics.best.*": ("a number or null", _or_null(_is_number)),
+    "metrics.history": ("a list of objects of numbers or null", _or_null(_is_history)),
+    "torch_threads": ("an integer or null", _or_null(_is_int)),
+    "load_average": ("a list of three numbers or null", _or_null(_is_load)),
+    "finished_at": ("a string or null", _or_null(_is_str)),
+}
+# What a report needs of each run (ganlab-train has written all of these from the start).
+RUN_KEYS = ("experiment", "seed", "overrides", "run_dir", "wall_time_s")
+
+
+def _json_kind(value: Any) -> str:
+    """A value's JSON type, as a message names it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return {str: "a string", list: "a list", dict: "an object"}.get(type(value), "a value")
+
+
+def read_summary(path: Path, required: Sequence[str], hint: str) -> dict[str, Any]:
+    """A run's summary.json, or a ``DataError`` naming the file and what is wrong with it.
+
+    ``required`` keys must be present; every key of ``SUMMARY_TYPES`` that is present must
+    have its type. ``hint`` ends the message: what the reader should do about the file.
+    """
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path} cannot be read ({exc}); {hint}") from None
+    if not text.strip():
+        raise DataError(f"{path} is empty; {hint}")
+    try:
+        summary = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(
+            f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); {hint}"
+        ) from None
+    if not isinstance(summary, dict):
+        raise DataError(
+            f"{path} holds {_json_kind(summary)}, not the object ganlab-train writes; {hint}"
+        )
+    missing = [key for key in required if key not in summary]
+    if missing:
+        raise DataError(
+            f"{path} lacks {', '.join(missing)}, which ganlab-train always writes: the file "
+            f"is not a ganlab-train summary, or was cut or edited; {hint}"
+        )
+    for field, (expected, check) in SUMMARY_TYPES.items():
+        *parents, key = field.split(".")
+        node: Any = summary
+        for parent in parents:
+            node = node.get(parent) if isinstance(node, dict) else None
+        if not isinstance(node, dict):
+            continue
+        names = list(node) if key == "*" else [key] if key in node else []
+        for name in names:
+            if not check(node[name]):
+                where = f"{'.'.join(parents)}[{name!r}]" if key == "*" else field
+                shown = repr(node[name])
+                shown = shown if len(shown) <= 40 else shown[:37] + "..."
+                raise DataError(
+                    f"{path}: {where} is {_json_kind(node[name])} ({shown}), expected "
+                    f"{expected}; {hint}"
+                )
+    return summary
 
 
 def validate_experiment(name: str, cfg: DictConfig | Mapping[str, Any]) -> Experiment:
@@ -355,7 +478,11 @@ def history_curves(
         lines = []
         for summary in summaries:
             history = (summary.get("metrics") or {}).get("history") or []
-            points = [[h["kimg"], h[key]] for h in history if h.get(key) is not None]
+            points = [
+                [h["kimg"], h[key]]
+                for h in history
+                if h.get(key) is not None and h.get("kimg") is not None
+            ]
             if points:
                 lines.append({"seed": summary.get("seed"), "points": points})
         if lines:
@@ -543,22 +670,34 @@ def experiments_table(experiments_dir: Path, results_dir: Path) -> str:
                 f"| {_paper_numbers(expected)} | - | - |"
             )
             continue
-        report = json.loads(result_path.read_text())
-        resumed = any(run.get("resumed_from") for run in report["runs"])
-        where = (
-            f"{describe_hardware(report['hardware'])}, {report['wall_time_s'] / 60:.0f} min "
-            f"({_runs(len(report['runs']))}{', resumed: last leg only' if resumed else ''})"
-        )
-        papers = _paper_numbers(report["results"])
-        ours = "<br>".join(
-            f"{r['label']}: {format_ours(r['ours'])}{_table_note(r)}" for r in report["results"]
-        )
-        outcome = {True: "pass", False: "FAIL", None: "-"}[report["passed"]]
-        rows.append(
-            f"| [{name}](results/{name}.md) | {cite} | {paper.get('reproduces')} | {command} "
-            f"| {where} | {papers} | {ours} | {outcome} |"
-        )
+        try:
+            report = json.loads(result_path.read_text())
+            rows.append(_measured_row(name, cite, str(paper.get("reproduces")), command, report))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise DataError(
+                f"{result_path} is not a report ganlab-reproduce can read "
+                f"({type(exc).__name__}: {exc}); restore it from version control or rerun "
+                f"ganlab-reproduce {name}"
+            ) from None
     return "\n".join(rows) + "\n"
+
+
+def _measured_row(name: str, cite: str, reproduces: str, command: str, report: Any) -> str:
+    """The table row of an experiment with a report: where, how long, paper's and ours."""
+    resumed = any(run.get("resumed_from") for run in report["runs"])
+    where = (
+        f"{describe_hardware(report['hardware'])}, {report['wall_time_s'] / 60:.0f} min "
+        f"({_runs(len(report['runs']))}{', resumed: last leg only' if resumed else ''})"
+    )
+    papers = _paper_numbers(report["results"])
+    ours = "<br>".join(
+        f"{r['label']}: {format_ours(r['ours'])}{_table_note(r)}" for r in report["results"]
+    )
+    outcome = {True: "pass", False: "FAIL", None: "-"}[report["passed"]]
+    return (
+        f"| [{name}](results/{name}.md) | {cite} | {reproduces} | {command} "
+        f"| {where} | {papers} | {ours} | {outcome} |"
+    )
 
 
 def _table_note(result: Mapping[str, Any]) -> str:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import platform
-import re
 import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from ganlab.durable import replace_durably, temporary_name
+from ganlab.redaction import redact_overrides
 
 PACKAGES = (
     "ganlab",
@@ -35,37 +36,15 @@ def versions() -> dict[str, str]:
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON via a temporary file and a rename, so readers never see half a file."""
+    """Write JSON via this process's own temporary file, flushed, and a rename, so readers
+    never see half a file and a crash never leaves an empty one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
-    os.replace(tmp, path)
-
-
-_SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|passwd|credential)", re.IGNORECASE)
-REDACTED = "<redacted>"
-
-
-def redact(value: Any) -> Any:
-    """Copy of a config (dicts, lists) with the values of secret-looking keys replaced.
-
-    Configs may interpolate environment variables (``${oc.env:...}``); whatever a key named
-    like a credential resolves to never reaches a logger, config.yaml or summary.json.
-    """
-    if isinstance(value, dict):
-        return {k: REDACTED if _SECRET_KEY.search(str(k)) else redact(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    return value
-
-
-def redact_overrides(overrides: list[str]) -> list[str]:
-    """Command-line overrides with the values of secret-looking keys replaced."""
-    out = []
-    for override in overrides:
-        key, sep, _ = override.partition("=")
-        out.append(f"{key}{sep}{REDACTED}" if sep and _SECRET_KEY.search(key) else override)
-    return out
+    tmp = temporary_name(path)
+    try:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+        replace_durably(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def command_line() -> str:

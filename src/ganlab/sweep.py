@@ -20,6 +20,7 @@ from omegaconf import DictConfig, open_dict
 
 from ganlab.config import validate
 from ganlab.errors import GanlabError
+from ganlab.redaction import redact_overrides, redact_text
 
 
 def sweep_jobs(overrides: list[str]) -> list[list[str]]:
@@ -49,8 +50,10 @@ class ValidateSweep(Callback):
             try:
                 validate(compose_job(config_name, job))
             except GanlabError as exc:
+                shown = " ".join(redact_overrides(job))
                 print(
-                    f"ganlab-train: error in sweep job #{number} ({' '.join(job)}): {exc}",
+                    f"ganlab-train: error in sweep job #{number} ({shown}): "
+                    f"{redact_text(str(exc))}",
                     file=sys.stderr,
                 )
                 sys.exit(2)

@@ -12,10 +12,10 @@ import os
 import re
 import resource
 import secrets
-import shutil
 import sys
 import time
 import warnings
+from contextlib import ExitStack
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -29,8 +29,10 @@ from ganlab.build import build_module, build_networks, instantiate_field, instan
 from ganlab.checkpoints import check_resumable
 from ganlab.config import validate
 from ganlab.errors import ConfigError, GanlabError
+from ganlab.redaction import redact, redact_overrides, redact_text
 from ganlab.restoration.build import build_restoration_module, check_task, task_name
-from ganlab.summary import command_line, redact, redact_overrides, versions, write_json
+from ganlab.run_folder import discard_if_created, is_locked, run_folder_lock
+from ganlab.summary import command_line, versions, write_json
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
@@ -80,7 +82,8 @@ OmegaConf.register_new_resolver("ganlab_override_tags", _override_tags, replace=
 def find_checkpoint(cfg: DictConfig, run_dir: Path) -> Path | None:
     """The checkpoint that ``resume`` names.
 
-    false: none; true: the newest ``last.ckpt`` of this run name; auto: this run folder's
+    false: none; true: the newest ``last.ckpt`` of this run name whose run is not still
+    training (its folder's lock is free); auto: this run folder's
     own ``last.ckpt`` if there is one (a requeued SLURM job), else none; or a path.
     """
     resume = cfg.resume
@@ -92,12 +95,15 @@ def find_checkpoint(cfg: DictConfig, run_dir: Path) -> Path | None:
     if resume is True:
         pattern = f"{cfg.name}/*/checkpoints/last.ckpt"
         found = [p for p in Path(cfg.paths.output_root).glob(pattern) if run_dir not in p.parents]
-        if not found:
+        idle = [p for p in found if not is_locked(p.parent.parent)]
+        if not idle:
+            training = f" ({len(found)} found, all in runs still training)" if found else ""
             raise ConfigError(
-                f"resume=true: no checkpoint matches {cfg.paths.output_root}/{pattern}. "
-                "Run without resume first, or give resume=PATH to a run folder or .ckpt file."
+                f"resume=true: no checkpoint matches {cfg.paths.output_root}/{pattern}"
+                f"{training}. Run without resume first, or give resume=PATH to a run folder "
+                "or .ckpt file."
             )
-        return max(found, key=lambda p: p.stat().st_mtime)
+        return max(idle, key=lambda p: p.stat().st_mtime)
     path = Path(str(resume))
     candidates = [path, path / "checkpoints" / "last.ckpt", path / "last.ckpt"]
     for candidate in candidates:
@@ -114,8 +120,16 @@ def _overrides() -> list[str]:
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
-    """Train one run as configured; returns the summary also written to summary.json."""
+    """Train one run as configured; returns the summary also written to summary.json.
+
+    The process that writes the run folder (rank 0) holds its lock until the summary is out.
+    """
     validate(cfg)
+    with ExitStack() as held:
+        return _train(cfg, held)
+
+
+def _train(cfg: DictConfig, held: ExitStack) -> dict[str, Any]:
     # Imported only now, so a bad config is reported without paying for Lightning's import.
     import lightning.pytorch as pl
     import torch
@@ -162,6 +176,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     resolved = redact(OmegaConf.to_container(cfg, resolve=True))
     if trainer.is_global_zero:
         run_dir.mkdir(parents=True, exist_ok=True)
+        held.enter_context(run_folder_lock(run_dir))
         OmegaConf.save(resolved, run_dir / "config.yaml")
     # The first log starts the W&B run, which records sys.argv: show it the redacted one.
     argv, sys.argv = sys.argv, [sys.argv[0], *redact_overrides(sys.argv[1:])]
@@ -223,20 +238,6 @@ def _choice(group: str) -> str | None:
     return HydraConfig.get().runtime.choices.get(group)
 
 
-def _discard_fresh_run_dir(run_dir: Path) -> None:
-    """Remove the folder Hydra just made for a run that never started (config + log only).
-
-    Its parent (``outputs/<name>``) goes too when that leaves it empty.
-    """
-    if not run_dir.is_dir():
-        return
-    leftovers = [p for p in run_dir.iterdir() if p.name != ".hydra" and p.suffix != ".log"]
-    if not leftovers:
-        shutil.rmtree(run_dir)
-        if not any(run_dir.parent.iterdir()):
-            run_dir.parent.rmdir()
-
-
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def main(cfg: DictConfig) -> float | None:
     """``ganlab-train``: train from the composed config; bad input exits 2 with one message.
@@ -247,8 +248,8 @@ def main(cfg: DictConfig) -> float | None:
         summary = train(cfg)
         value = None if summary["stopped_by"] else optimized_value(summary, cfg.optimized_metric)
     except GanlabError as exc:
-        _discard_fresh_run_dir(Path(HydraConfig.get().runtime.output_dir))
-        print(f"ganlab-train: error: {exc}", file=sys.stderr)
+        discard_if_created(Path(HydraConfig.get().runtime.output_dir))
+        print(f"ganlab-train: error: {redact_text(str(exc))}", file=sys.stderr)
         sys.exit(2)
     except OSError as exc:
         if exc.errno not in _WRITE_ERRORS:

@@ -10,7 +10,8 @@ import torch.nn.functional as F
 from torch import Tensor
 from torchmetrics.image.fid import FrechetInceptionDistance
 
-from ganlab.data import FashionMNISTDataModule, to_unit_range
+from ganlab.data import DigitsDataModule, FashionMNISTDataModule, to_unit_range
+from ganlab.data.identity import evaluator_record
 from ganlab.errors import MetricsError
 from ganlab.metrics import (
     DomainFeatures,
@@ -41,7 +42,8 @@ def evaluator(
         train_x, train_y, test_x, test_y, epochs=1, batch_size=64, lr=2e-3, seed=0
     )
     path = tmp_path_factory.mktemp("evaluators") / "fashion_mnist_28px.pt"
-    save_evaluator(path, model, {"dataset": "fashion_mnist", "test_accuracy": accuracy})
+    record = evaluator_record(FashionMNISTDataModule(root=None))
+    save_evaluator(path, model, {**record, "test_accuracy": accuracy})
     return path, accuracy
 
 
@@ -95,9 +97,14 @@ def test_a_tampered_file_is_refused(evaluator: tuple[Path, float], tmp_path: Pat
 
 def test_an_evaluator_for_another_dataset_is_refused(evaluator: tuple[Path, float]) -> None:
     extractor = DomainFeatures(evaluator[0])
-    extractor.check_dataset("fashion_mnist")
-    with pytest.raises(MetricsError, match="trained on 'fashion_mnist', but the data is 'mnist'"):
-        extractor.check_dataset("mnist")
+    fashion = FashionMNISTDataModule(root=None)
+    record = evaluator_record(fashion)
+    extractor.check_data(record["data_identity"], record["test_images"], "retrain")
+    digits = evaluator_record(DigitsDataModule(resolution=28))
+    with pytest.raises(
+        MetricsError, match=r"trained on 'fashion_mnist' in .*but the data is 'digits'"
+    ):
+        extractor.check_data(digits["data_identity"], digits["test_images"], "retrain")
 
 
 def test_features_do_not_depend_on_batch_size_or_parent_train_mode(

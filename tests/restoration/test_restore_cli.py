@@ -83,7 +83,7 @@ def test_inpainting_needs_masks_and_keeps_known_pixels(
     ("size", "mode", "match"),
     [
         (16, "L", r"img0\.png: is 16x16 pixels, but the model .* takes 32x32"),
-        (32, "RGB", r"img0\.png: has 3 channel\(s\) \(mode RGB\), but the model .* needs 1"),
+        (32, "RGB", r"img0\.png: has 3 channel\(s\), but the model .* needs 1"),
     ],
 )
 def test_wrong_size_or_channels_is_a_clear_error(

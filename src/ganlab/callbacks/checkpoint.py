@@ -11,15 +11,17 @@ import lightning.pytorch as pl
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from ganlab.callbacks.schedule import GStepCallback
+from ganlab.durable import replace_durably, temporary_name
 from ganlab.module import GANModule
 
 _NUMBERED = re.compile(r"g(\d+)\.ckpt")
 
 
 def save_checkpoint_atomically(trainer: pl.Trainer, path: Path) -> None:
-    """Save on every rank's behalf (Lightning writes on rank 0) to a temporary name, then
-    rename, so a run killed during a save keeps the previous good file."""
-    tmp = path.with_name(f".{path.name}.tmp")
+    """Save on every rank's behalf (Lightning writes on rank 0) to this process's own
+    temporary name, flush it and rename it, so a run killed during a save (or a machine that
+    loses power) keeps the previous good file."""
+    tmp = temporary_name(path)
     if trainer.is_global_zero:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -29,18 +31,17 @@ def save_checkpoint_atomically(trainer: pl.Trainer, path: Path) -> None:
             tmp.unlink(missing_ok=True)
         raise
     if trainer.is_global_zero:
-        os.replace(tmp, path)
+        replace_durably(tmp, path)
 
 
 def replace_with_link(source: Path, target: Path) -> None:
     """Make ``target`` the same file as ``source`` in one rename (a copy where links fail)."""
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.unlink(missing_ok=True)
+    tmp = temporary_name(target)
     try:
         os.link(source, tmp)
     except OSError:
         shutil.copyfile(source, tmp)
-    os.replace(tmp, target)
+    replace_durably(tmp, target)
 
 
 class PeriodicCheckpoint(GStepCallback):
@@ -67,10 +68,11 @@ class PeriodicCheckpoint(GStepCallback):
         return self.dirpath / "last.ckpt"
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: GANModule) -> None:
-        """Remove the temporary file of a save that a kill interrupted (resume=auto reuses
-        the folder), so kills cannot pile files up."""
+        """Remove the temporary files of saves that a kill interrupted (resume=auto reuses
+        the folder), so kills cannot pile files up. This process holds the run folder's lock,
+        so no other process is writing them."""
         if trainer.is_global_zero:
-            for stale in self.dirpath.glob(".*.ckpt.tmp"):
+            for stale in self.dirpath.glob(".*.ckpt.*.tmp"):
                 stale.unlink()
 
     def on_exception(

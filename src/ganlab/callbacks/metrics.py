@@ -11,6 +11,13 @@ import torch
 
 from ganlab.callbacks.checkpoint import save_checkpoint_atomically
 from ganlab.callbacks.schedule import GStepCallback
+from ganlab.data.identity import (
+    data_identity,
+    default_evaluator_path,
+    evaluator_record,
+    images_fingerprint,
+    train_evaluator_command,
+)
 from ganlab.errors import ConfigError
 from ganlab.evaluation import EvalSettings, generate_chunks, image_metrics, point_metrics
 from ganlab.metrics import DomainFeatures, InceptionFeatures, cached_features, extract
@@ -20,22 +27,42 @@ FEATURES = ("domain", "inception", "mixture")
 
 
 def load_extractor(
-    features: str, evaluator: str | None, inception_weights: str | None
+    features: str,
+    datamodule: Any,
+    evaluator: str | None = "auto",
+    evaluator_dir: str = "outputs/evaluators",
+    inception_weights: str | None = None,
 ) -> DomainFeatures | InceptionFeatures | None:
-    """The feature extractor ``features`` names (None for 2D mixtures, which need none)."""
+    """The feature extractor ``features`` names (None for 2D mixtures, which need none).
+
+    A domain evaluator is ``evaluator``, or with ``auto`` the data's own file in
+    ``evaluator_dir``; either way it must have been trained on exactly this data.
+    """
     if features not in FEATURES:
         raise ConfigError(f"metrics.features: {features!r} is not one of {', '.join(FEATURES)}")
     if features == "domain":
-        if evaluator is None or not Path(evaluator).is_file():
-            raise ConfigError(
-                f"metrics.evaluator: no evaluator at {evaluator}; train it with "
-                "`make evaluator DATA=<data>` (ganlab-train-evaluator data=<data>) or pick "
-                "metrics.features=inception"
-            )
-        return DomainFeatures(evaluator)
+        return load_domain_evaluator(datamodule, evaluator, evaluator_dir)
     if features == "inception":
         return InceptionFeatures(weights_path=inception_weights)
     return None
+
+
+def load_domain_evaluator(
+    datamodule: Any, evaluator: str | None, evaluator_dir: str
+) -> DomainFeatures:
+    """The domain evaluator for ``datamodule``, refused when trained on other images."""
+    auto = evaluator in (None, "auto")
+    path = default_evaluator_path(evaluator_dir, datamodule) if auto else Path(str(evaluator))
+    retrain = train_evaluator_command(datamodule)
+    if not path.is_file():
+        raise ConfigError(
+            f"metrics.evaluator: no evaluator at {path}; train it with `{retrain}` (or "
+            "`make evaluator DATA=<data>`), or pick metrics.features=inception"
+        )
+    extractor = DomainFeatures(path)
+    record = evaluator_record(datamodule)
+    extractor.check_data(record["data_identity"], record["test_images"], retrain)
+    return extractor
 
 
 class SampleMetrics(GStepCallback):
@@ -44,7 +71,8 @@ class SampleMetrics(GStepCallback):
     Samples come from the EMA generator when enabled, in eval mode, from RNGs of their own
     (the training RNG streams are never touched). Ranks draw every N-th chunk and the
     features are gathered, so N processes give the numbers of one. Real-data features are
-    cached on disk, keyed by dataset, split, resolution, extractor and sample count.
+    cached on disk, keyed by the data's identity and a hash of the real images used, the
+    split, the extractor and its weights' hash, and the sample count.
     Values go to every logger (step = G step); ``best.ckpt`` keeps the lowest FID.
     """
 
@@ -53,7 +81,8 @@ class SampleMetrics(GStepCallback):
     def __init__(
         self,
         features: str = "domain",
-        evaluator: str | None = None,
+        evaluator: str | None = "auto",
+        evaluator_dir: str = "outputs/evaluators",
         inception_weights: str | None = None,
         every_g_steps: int = 1000,
         num_samples: int = 10_000,
@@ -81,6 +110,7 @@ class SampleMetrics(GStepCallback):
         )
         self.cache_dir = Path(cache_dir)
         self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
+        self.evaluator_dir = evaluator_dir
         self.extractor: DomainFeatures | InceptionFeatures | None = None
         self.final: dict[str, float] = {}
         self.best: dict[str, float] = {}
@@ -89,18 +119,22 @@ class SampleMetrics(GStepCallback):
 
     def check(self, datamodule: pl.LightningDataModule) -> None:
         """Load the extractor and check it suits the data, before any training starts."""
-        # Building a network draws its initial weights from the global RNG, which training
-        # uses too (dropout, penalties): fork it, so measuring never changes the run.
-        with torch.random.fork_rng(devices=[]):
-            self.extractor = load_extractor(self.features, self.evaluator, self.inception_weights)
         points = len(datamodule.shape) == 1
         if points != (self.features == "mixture"):
             raise ConfigError(
                 f"metrics.features={self.features} does not fit data {datamodule.name}: use "
                 "mixture for 2D points and domain or inception for images"
             )
-        if isinstance(self.extractor, DomainFeatures):
-            self.extractor.check_dataset(datamodule.name)
+        # Building a network draws its initial weights from the global RNG, which training
+        # uses too (dropout, penalties): fork it, so measuring never changes the run.
+        with torch.random.fork_rng(devices=[]):
+            self.extractor = load_extractor(
+                self.features,
+                datamodule,
+                self.evaluator,
+                self.evaluator_dir,
+                self.inception_weights,
+            )
 
     def setup(self, trainer: pl.Trainer, pl_module: GANModule, stage: str) -> None:
         if self.extractor is None and self.features != "mixture":
@@ -161,10 +195,11 @@ class SampleMetrics(GStepCallback):
         images, _ = datamodule.real_images(self.real_split)
         n = min(self.settings.num_samples, len(images))
         key = {
-            "dataset": datamodule.name,
+            **data_identity(datamodule),
             "split": self.real_split,
             "shape": list(datamodule.shape),
             "num_samples": n,
+            "images": images_fingerprint(images[:n]),
             "extractor": self.extractor.name,
             "fingerprint": self.extractor.fingerprint,
         }

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from ganlab.callbacks.checkpoint import save_checkpoint_atomically
-from ganlab.callbacks.metrics import load_extractor
+from ganlab.callbacks.metrics import load_domain_evaluator
 from ganlab.callbacks.samples import SampleGrid, image_grid
 from ganlab.callbacks.schedule import GStepCallback
 from ganlab.data.memory import to_unit_range
@@ -61,7 +61,8 @@ class RestorationMetrics(GStepCallback):
     def __init__(
         self,
         features: str = "domain",
-        evaluator: str | None = None,
+        evaluator: str | None = "auto",
+        evaluator_dir: str = "outputs/evaluators",
         every_g_steps: int = 1000,
         num_images: int = 1000,
         real_split: str = "test",
@@ -78,6 +79,7 @@ class RestorationMetrics(GStepCallback):
         super().__init__(every_g_steps)
         self.features = features
         self.evaluator = evaluator
+        self.evaluator_dir = evaluator_dir
         self.num_images = num_images
         self.real_split = real_split
         self.seed = seed
@@ -96,8 +98,9 @@ class RestorationMetrics(GStepCallback):
             raise ConfigError("metrics=restoration: the data must be images")
         if self.features == "domain":
             with torch.random.fork_rng(devices=[]):
-                self.extractor = load_extractor("domain", self.evaluator, None)
-            self.extractor.check_dataset(datamodule.name)
+                self.extractor = load_domain_evaluator(
+                    datamodule, self.evaluator, self.evaluator_dir
+                )
 
     def setup(self, trainer: pl.Trainer, pl_module: Any, stage: str) -> None:
         if not hasattr(pl_module, "corruption"):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import math
 import os
 import sys
@@ -23,12 +22,17 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from ganlab.errors import DataError
+from ganlab.reproduce import read_summary
+
 PROG = "ganlab-compare"
 RUN_HINT = (
     "a run folder is one that holds summary.json, which ganlab-train writes at the end of a "
     "run (outputs/<name>/<date>_<time>_<hex>/ or outputs/multirun/<date>_<time>_<hex>/<job>/)"
 )
 KIMG = "progress/kimg"
+# Keys every ganlab-train summary.json holds; a summary.json without them is another tool's.
+COMPARE_KEYS = ("g_steps", "kimg", "overrides")
 FID_PNG = "compare_fid.png"
 LOSSES_PNG = "compare_losses.png"
 
@@ -107,46 +111,81 @@ def read_curves(csv_path: Path, kimg_per_g_step: float) -> dict[str, Curve]:
 
     Lightning's CSVLogger leaves a cell empty where a key was not logged in that row, so a
     row without ``progress/kimg`` (an evaluation logged apart from the losses) takes the
-    kimg of its G step from another row, or G step x kimg per G step.
+    kimg of its G step from another row, or G step x kimg per G step. A cell that is not a
+    number raises ``DataError`` naming the file, row and column.
     """
     if not csv_path.is_file():
         return {}
-    with csv_path.open(newline="") as f:
-        rows = [row for row in csv.DictReader(f) if row.get("step")]
-    kimg_at = {int(float(row["step"])): float(row[KIMG]) for row in rows if row.get(KIMG)}
-    curves: dict[str, Curve] = {}
-    for row in rows:
-        step = int(float(row["step"]))
-        kimg = kimg_at.get(step, step * kimg_per_g_step)
+    try:
+        with csv_path.open(newline="") as f:
+            rows = [row for row in csv.DictReader(f) if row.get("step")]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{csv_path} cannot be read ({exc})") from None
+    table: list[tuple[int, dict[str, float]]] = []
+    for line, row in enumerate(rows, start=2):
+        if None in row:
+            raise DataError(f"{csv_path}: row {line} has more cells than the header has columns")
+        values = {}
         for key, cell in row.items():
-            if key != "step" and cell:
-                curves.setdefault(key, []).append((kimg, float(cell)))
+            if not cell:
+                continue
+            try:
+                values[key] = float(cell)
+            except ValueError:
+                raise DataError(
+                    f"{csv_path}: row {line}, column {key}: {cell!r} is not a number"
+                ) from None
+        if not values["step"].is_integer():
+            raise DataError(f"{csv_path}: row {line}: step {row['step']!r} is not a whole number")
+        table.append((int(values["step"]), values))
+    kimg_at = {step: values[KIMG] for step, values in table if KIMG in values}
+    curves: dict[str, Curve] = {}
+    for step, values in table:
+        kimg = kimg_at.get(step, step * kimg_per_g_step)
+        for key, value in values.items():
+            if key != "step":
+                curves.setdefault(key, []).append((kimg, value))
     return curves
 
 
 def load_run(path: Path, root: Path) -> Run:
-    """Read one run folder's summary.json and metrics.csv."""
-    summary = json.loads((path / "summary.json").read_text())
+    """Read one run folder's summary.json and metrics.csv.
+
+    Raises ``DataError`` for a summary.json that is not one ganlab-train wrote; a broken
+    metrics.csv only costs the run its curves, with a warning.
+    """
+    summary = read_summary(path / "summary.json", COMPARE_KEYS, "the table leaves this run out")
     g_steps = summary.get("g_steps") or 0
     kimg_per_g_step = (summary.get("kimg") or 0.0) / g_steps if g_steps else 0.0
+    try:
+        curves = read_curves(path / "metrics.csv", kimg_per_g_step)
+    except DataError as err:
+        warn(f"{err}; the plots leave this run out")
+        curves = {}
     return Run(
         path=path,
         name=path.relative_to(root).as_posix() if path != root else path.name,
         overrides=dict(split_override(o) for o in summary.get("overrides") or []),
         summary=summary,
-        curves=read_curves(path / "metrics.csv", kimg_per_g_step),
+        curves=curves,
     )
 
 
-def load_runs(root: Path) -> list[Run]:
-    """All readable runs under ``root``; an unreadable one is named on stderr and skipped."""
-    runs = []
+def load_runs(root: Path) -> tuple[list[Run], int]:
+    """All readable runs under ``root``, and how many were skipped, each named in a warning."""
+    runs, skipped = [], 0
     for path in find_runs(root):
         try:
             runs.append(load_run(path, root))
-        except (OSError, ValueError) as err:  # JSONDecodeError is a ValueError
-            print(f"{PROG}: warning: skipping {path}: {err}", file=sys.stderr)
-    return runs
+        except DataError as err:
+            warn(str(err))
+            skipped += 1
+    return runs, skipped
+
+
+def warn(message: str) -> None:
+    """One line on stderr; the comparison goes on."""
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
 
 
 def differing_keys(runs: list[Run]) -> list[str]:
@@ -318,7 +357,9 @@ def main(argv: list[str] | None = None) -> int:
     root: Path = args.path
     if not root.is_dir():
         return fail(f"{root} does not exist or is not a folder; {RUN_HINT}")
-    runs = load_runs(root)
+    runs, skipped = load_runs(root)
+    if not runs and skipped:
+        return fail(f"none of the {skipped} runs under {root} could be read (see the warnings)")
     if not runs:
         return fail(f"no run under {root}; {RUN_HINT}")
 
@@ -344,6 +385,8 @@ def main(argv: list[str] | None = None) -> int:
     if not console.is_terminal:
         console.width = 10_000  # plain text for files and pipes: one line per row, no wrapping
     title = f"{len(runs)} run{'s' if len(runs) != 1 else ''} under {root}"
+    if skipped:
+        title += f" ({skipped} unreadable, skipped)"
     console.print(make_table(title, columns, [row for _, row in rows]))
 
     out: Path = args.out or root

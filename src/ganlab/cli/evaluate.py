@@ -4,7 +4,8 @@ The measurement is the callback's own (``SampleMetrics``) with the run's ``metri
 settings, or the defaults of ``conf/metrics/`` when the run trained without metrics: the
 same seeded chunks of latents, the same extractor and the same cached real features under
 the run's ``paths.output_root``/cache. So a number printed here equals the one the run
-would have logged from that checkpoint.
+would have logged from that checkpoint. ``RUN/evaluation.json`` (or ``--out FILE``) is
+written only where no file is, or replaced with ``--overwrite``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from ganlab.cli.outputs import add_overwrite_flag, check_output_file
 from ganlab.cli.runs import WHICH, load_generator, resolve_run
 from ganlab.errors import GanlabError
 from ganlab.summary import write_json
@@ -37,6 +39,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--num-samples", type=int, metavar="N", help="generated samples")
     parser.add_argument("--which", choices=WHICH, default="last", help="checkpoint (last)")
     parser.add_argument("--out", type=Path, metavar="FILE", help="default: RUN/evaluation.json")
+    add_overwrite_flag(parser)
     return parser.parse_args(argv)
 
 
@@ -50,10 +53,8 @@ def metric_settings(cfg: DictConfig, datamodule: Any, args: argparse.Namespace) 
     }
     if points:  # conf/metrics/mixture.yaml
         settings.update(num_samples=2500, chunk_size=500)
-    else:  # conf/metrics/domain.yaml's evaluator path, by dataset name and resolution
-        settings["evaluator"] = str(
-            output_root / "evaluators" / f"{datamodule.name}_{datamodule.shape[-1]}px.pt"
-        )
+    else:  # conf/metrics/domain.yaml: the data's own evaluator
+        settings.update(evaluator="auto", evaluator_dir=str(output_root / "evaluators"))
     if cfg.get("metrics") is not None:
         saved = OmegaConf.to_container(cfg.metrics, resolve=True)
         settings.update({k: v for k, v in saved.items() if k not in ("_target_", "every_g_steps")})
@@ -111,13 +112,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: --num-samples {args.num_samples}: use 2 or more", file=sys.stderr)
         return 2
     try:
+        run_dir, _ = resolve_run(args.run, args.which)
+        out: Path = args.out or run_dir / "evaluation.json"
+        check_output_file(out, args.overwrite, what="--out")
         result = evaluate(args)
     except GanlabError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
     for key, value in result["metrics"].items():
         print(f"{key.removeprefix('metrics/'):<12} {value:.6g}")
-    out: Path = args.out or Path(result["run_dir"]) / "evaluation.json"
     write_json(out, result)
     print(f"wrote {out}")
     return 0

@@ -1,8 +1,10 @@
 """``ganlab-fid A B``: FID (and KID) between two image sets, like pytorch-fid's command line.
 
 A and B are image folders (png/jpg) or ``.npz`` files of uint8 images, e.g. what
-``ganlab-sample`` writes. Every input is checked (sizes, channels, weights files) before
-any image is decoded or any network loaded, so a mistake costs a second, not a run.
+``ganlab-sample`` writes. Every input is checked (sizes, channels, array headers, weights
+files) before any image is decoded or any network loaded, so a mistake costs a second, not a
+run. Images are decoded by ``ganlab.data.image_files.read_image``: 16-bit files are scaled
+to 8 bits and transparency is composited on white.
 """
 
 from __future__ import annotations
@@ -13,14 +15,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
 
+from ganlab.data.image_files import (
+    ImageHeader,
+    image_header,
+    read_image,
+    read_npz_array,
+    read_npz_header,
+)
 from ganlab.errors import GanlabError, MetricsError
 from ganlab.metrics import extract, fid_from_features, kid_from_features
 
 PROG = "ganlab-fid"
 EXTENSIONS = (".png", ".jpg", ".jpeg")
-GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -37,76 +44,74 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def scan_folder(folder: Path) -> tuple[list[Path], str]:
-    """The folder's images and their PIL mode ("L" or "RGB"), checked from headers only."""
+def scan_folder(folder: Path) -> tuple[list[Path], int]:
+    """The folder's images and their channel count (1 or 3), checked from headers only."""
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in EXTENSIONS)
     if not files:
         raise MetricsError(f"{folder} holds no {'/'.join(EXTENSIONS)} images")
-    expected: tuple[tuple[int, int], str] | None = None
+    expected: ImageHeader | None = None
     for path in files:
-        try:
-            with Image.open(path) as image:
-                found = (image.size, "L" if image.mode in GREY_MODES else "RGB")
-        except (OSError, UnidentifiedImageError) as exc:
-            raise MetricsError(f"{path} is not a readable image ({exc})") from None
+        found = image_header(path)
         if expected is None:
             expected, first = found, path
         elif found != expected:
-            (w, h), mode = expected
             raise MetricsError(
-                f"{path} is {found[0][0]}x{found[0][1]} {found[1]}, but {first.name} and the "
-                f"images before it are {w}x{h} {mode}; every image in {folder} must have "
-                "one size and channel count"
+                f"{path} is {describe(found)}, but {first.name} and the images before it are "
+                f"{describe(expected)}; every image in {folder} must have one size and "
+                "channel count"
             )
     assert expected is not None
-    return files, expected[1]
+    return files, expected.channels
+
+
+def describe(header: ImageHeader) -> str:
+    """Size and channels as the mismatch message shows them: 32x32 L, 32x32 RGB."""
+    return f"{header.width}x{header.height} {'L' if header.channels == 1 else 'RGB'}"
+
+
+def check_npz(path: Path) -> None:
+    """The images array's header: uint8 ``[N, H, W, C]`` / ``[N, C, H, W]``, C 1 or 3, N >= 2."""
+    header = read_npz_header(path)
+    shape = header.shape
+    if header.dtype != np.uint8 or len(shape) not in (3, 4) or shape[0] < 2:
+        raise MetricsError(
+            f"{path}: expected uint8 images [N, H, W, C] or [N, C, H, W] (N >= 2), got "
+            f"{header.dtype} {shape}"
+        )
+    if len(shape) == 4 and shape[-1] not in (1, 3) and shape[1] not in (1, 3):
+        raise MetricsError(f"{path}: images {shape} have neither 1 nor 3 channels")
 
 
 def read_npz(path: Path) -> torch.Tensor:
-    """uint8 ``[N, C, H, W]`` from key ``images`` (or the only/first array), NHWC or NCHW."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if not data.files:
-                raise MetricsError(f"{path} holds no arrays")
-            array = data["images"] if "images" in data.files else data[data.files[0]]
-    except (OSError, ValueError) as exc:
-        raise MetricsError(f"{path} is not a readable .npz file ({exc})") from None
-    if array.dtype != np.uint8 or array.ndim not in (3, 4) or len(array) < 2:
-        raise MetricsError(
-            f"{path}: expected uint8 images [N, H, W, C] or [N, C, H, W] (N >= 2), got "
-            f"{array.dtype} {array.shape}"
-        )
+    """uint8 ``[N, C, H, W]`` from key ``images`` (or the first array), NHWC or NCHW."""
+    check_npz(path)
+    array = read_npz_array(path)
     if array.ndim == 3:
         array = array[:, None]
     elif array.shape[-1] in (1, 3):
         array = array.transpose(0, 3, 1, 2)
-    elif array.shape[1] not in (1, 3):
-        raise MetricsError(f"{path}: images {array.shape} have neither 1 nor 3 channels")
     return torch.from_numpy(np.ascontiguousarray(array))
 
 
-def read_folder(files: list[Path], mode: str) -> torch.Tensor:
+def read_folder(files: list[Path], channels: int) -> torch.Tensor:
     """Decode the (already checked) files into uint8 ``[N, C, H, W]``."""
-    arrays = []
-    for path in files:
-        with Image.open(path) as image:
-            arrays.append(np.asarray(image.convert(mode)))
-    stacked = np.stack(arrays)
-    return torch.from_numpy(stacked[:, None] if mode == "L" else stacked.transpose(0, 3, 1, 2))
+    stacked = np.stack([read_image(path, channels) for path in files])
+    return torch.from_numpy(stacked.transpose(0, 3, 1, 2))
 
 
-def check_source(path: Path) -> tuple[list[Path], str] | None:
-    """Folder contents (checked), or None for an .npz file; errors for anything else."""
+def check_source(path: Path) -> tuple[list[Path], int] | None:
+    """Folder contents (checked), or None for an .npz file (its header checked)."""
     if not path.exists():
         raise MetricsError(f"{path} does not exist; give an image folder or a .npz file")
     if path.is_dir():
         return scan_folder(path)
     if path.suffix != ".npz":
         raise MetricsError(f"{path} is neither a folder of images nor a .npz file")
+    check_npz(path)
     return None
 
 
-def load_images(path: Path, scanned: tuple[list[Path], str] | None) -> torch.Tensor:
+def load_images(path: Path, scanned: tuple[list[Path], int] | None) -> torch.Tensor:
     return read_npz(path) if scanned is None else read_folder(*scanned)
 
 

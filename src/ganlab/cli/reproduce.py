@@ -8,7 +8,6 @@ with its own run folder under ``outputs/`` as usual. The experiment's ``paper`` 
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import signal
 import subprocess
@@ -24,6 +23,7 @@ from omegaconf import DictConfig
 from ganlab.config import validate
 from ganlab.errors import GanlabError
 from ganlab.reproduce import (
+    RUN_KEYS,
     Experiment,
     build_report,
     experiments_table,
@@ -32,6 +32,7 @@ from ganlab.reproduce import (
     format_outcome,
     format_paper,
     hardware,
+    read_summary,
     update_table,
     validate_experiment,
     write_report,
@@ -90,7 +91,8 @@ def train_seed(name: str, seed: int, overrides: list[str]) -> tuple[dict, float]
             f"seed {seed}: expected one new run folder with summary.json under "
             f"{output_root / run_name}, found {len(new)}"
         )
-    summary = json.loads((new.pop() / "summary.json").read_text())
+    path = new.pop() / "summary.json"
+    summary = read_summary(path, RUN_KEYS, f"rerun seed {seed}")
     return summary, wall
 
 
@@ -124,10 +126,11 @@ def finished_runs(name: str, folders: list[Path]) -> tuple[list[dict], list[floa
         path = folder / "summary.json"
         if not path.is_file():
             raise GanlabError(f"--runs {folder}: no summary.json there (is it a finished run?)")
-        summary = json.loads(path.read_text())
-        if summary.get("experiment") != name:
+        hint = f"rerun that seed, or leave {folder} out of --runs"
+        summary = read_summary(path, RUN_KEYS, hint)
+        if summary["experiment"] != name:
             raise GanlabError(
-                f"--runs {folder}: a run of experiment {summary.get('experiment')!r}, not {name!r}"
+                f"--runs {folder}: a run of experiment {summary['experiment']!r}, not {name!r}"
             )
         summaries.append(summary)
     return summaries, [float(s["wall_time_s"]) for s in summaries]

@@ -1,11 +1,14 @@
 """``ganlab-restore CHECKPOINT INPUT_DIR OUTPUT_DIR``: restore a folder of corrupted images.
 
-The run's own ``config.yaml`` rebuilds the corruption and the U-Net; the checkpoint is read
+The run's own ``config.yaml`` rebuilds the corruption and the U-Net (read as data: only
+listed classes can be built from it, see ``ganlab.saved_config``); the checkpoint is read
 with ``weights_only=True`` and its EMA generator used when there is one. Inputs are images
 as the run's corruption leaves them: noisy or holed images at the training resolution, or
 low-resolution ones (``resolution / factor`` pixels) for super-resolution. Inpainting also
 needs a mask per image (``--masks DIR``, same file names, white = missing). Every file is
 checked before anything is written; one of the wrong size or channel count is an error.
+OUTPUT_DIR must be new or empty (``--overwrite`` writes into a non-empty one), and is never
+INPUT_DIR or the masks' folder.
 """
 
 from __future__ import annotations
@@ -14,17 +17,19 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
-from omegaconf import DictConfig, OmegaConf
-from PIL import Image, UnidentifiedImageError
+from omegaconf import DictConfig
+from PIL import Image
 from torch import Tensor, nn
 
 from ganlab.build import instantiate_field
+from ganlab.cli.outputs import add_overwrite_flag, check_output_folder
 from ganlab.cli.runs import WHICH, generator_weights, read_state_dict, resolve_run
+from ganlab.data.image_files import read_image
 from ganlab.errors import ConfigError, DataError, GanlabError
 from ganlab.restoration.build import build_corruption, build_restoration_networks, task_name
 from ganlab.restoration.corruptions import Corruption, MaskCorruption
+from ganlab.saved_config import load_saved_config
 
 PROG = "ganlab-restore"
 SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -43,6 +48,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--masks", type=Path, metavar="DIR", help="inpainting: white = missing")
     parser.add_argument("--which", choices=WHICH, default="last", help="checkpoint (last)")
     parser.add_argument("--batch-size", type=int, default=64, metavar="N")
+    add_overwrite_flag(parser)
     return parser.parse_args(argv)
 
 
@@ -51,7 +57,7 @@ def load_restorer(
 ) -> tuple[nn.Module, Corruption, DictConfig, tuple[int, ...]]:
     """``(generator in eval mode, corruption, run config, clean image shape)`` of a run."""
     run_dir, checkpoint = resolve_run(run_or_checkpoint, which)
-    cfg = OmegaConf.load(run_dir / "config.yaml")
+    cfg = load_saved_config(run_dir / "config.yaml")
     if task_name(cfg) != "restoration":
         raise ConfigError(
             f"{run_dir} is a {task_name(cfg)} run; ganlab-restore needs a run trained with "
@@ -72,45 +78,54 @@ def load_restorer(
 
 
 def image_files(folder: Path) -> list[Path]:
-    """The image files of ``folder``, sorted by name."""
+    """The image files of ``folder``, sorted by name; two that would give one output name
+    (``a.jpg`` and ``a.png`` both become ``a.png``) are refused."""
     if not folder.is_dir():
         raise DataError(f"{folder} is not a folder; give a folder of images")
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES and p.is_file())
     if not files:
         raise DataError(f"{folder} holds no images ({', '.join(SUFFIXES)})")
+    by_stem: dict[str, Path] = {}
+    for path in files:
+        if path.stem in by_stem:
+            raise DataError(
+                f"{by_stem[path.stem]} and {path} would both be written as {path.stem}.png; "
+                "rename one of them"
+            )
+        by_stem[path.stem] = path
     return files
 
 
-def read_image(path: Path, size: int, channels: int, what: str) -> Tensor:
-    """One image as floats in [-1, 1] ``[channels, size, size]``, or a DataError saying why not."""
-    try:
-        with Image.open(path) as image:
-            image.load()
-    except (OSError, UnidentifiedImageError) as exc:
-        raise DataError(f"{path}: not a readable image ({exc})") from None
-    have = len(image.getbands())
-    if image.mode == "P" or have != channels:
+def read_input(path: Path, size: int, channels: int, what: str) -> Tensor:
+    """One image as floats in [-1, 1] ``[channels, size, size]``, or a DataError saying why not.
+
+    Decoded by ``read_image`` (16-bit scaled, transparency on white, damaged files refused);
+    the channel count must be the model's: a colour image is not silently made grey.
+    """
+    array = read_image(path)
+    if array.shape[-1] != channels:
         raise DataError(
-            f"{path}: has {have} channel(s) (mode {image.mode}), but the {what} needs "
-            f"{channels} ({MODES[channels]}); convert the image"
+            f"{path}: has {array.shape[-1]} channel(s), but the {what} needs {channels} "
+            f"({MODES[channels]}); convert the image"
         )
-    if image.size != (size, size):
+    if array.shape[:2] != (size, size):
         raise DataError(
-            f"{path}: is {image.size[0]}x{image.size[1]} pixels, but the {what} takes "
+            f"{path}: is {array.shape[1]}x{array.shape[0]} pixels, but the {what} takes "
             f"{size}x{size}; give images as the run's corruption leaves them"
         )
-    array = np.asarray(image.convert(MODES[channels]), dtype=np.uint8).reshape(size, size, -1)
     return torch.from_numpy(array.copy()).permute(2, 0, 1).float() / 127.5 - 1
 
 
 def restore_folder(args: argparse.Namespace) -> list[Path]:
     """Read and check every input, restore them in batches, write PNGs; returns the outputs."""
+    input_folders = [args.input_dir] if args.masks is None else [args.input_dir, args.masks]
+    check_output_folder(args.output_dir, args.overwrite, inputs=input_folders)
     generator, corruption, _, shape = load_restorer(args.checkpoint, args.which)
     channels, size = shape[0], shape[-1]
     observed = corruption.observed_size(size)
     what = f"model (trained on {size}x{size} images, corruption {type(corruption).__name__})"
     files = image_files(args.input_dir)
-    inputs = torch.stack([read_image(p, observed, channels, what) for p in files])
+    inputs = torch.stack([read_input(p, observed, channels, what) for p in files])
     masks = None
     if isinstance(corruption, MaskCorruption):
         if args.masks is None:
@@ -122,7 +137,7 @@ def restore_folder(args: argparse.Namespace) -> list[Path]:
         missing = [str(p) for p in mask_files if not p.is_file()]
         if missing:
             raise DataError(f"no mask for {len(missing)} image(s): {', '.join(missing[:3])}")
-        masks = torch.stack([(read_image(p, size, 1, what) > 0).float() for p in mask_files])
+        masks = torch.stack([(read_input(p, size, 1, what) > 0).float() for p in mask_files])
     args.output_dir.mkdir(parents=True, exist_ok=True)
     written = []
     with torch.no_grad():

@@ -1,8 +1,8 @@
 """Load a saved run's generator for the command-line tools (evaluate, sample).
 
-Only the run's own ``config.yaml`` is instantiated, because the user named the run; the
-config copy inside a checkpoint is never used, and checkpoints are read with
-``weights_only=True``, so a checkpoint file cannot run code.
+The run's own ``config.yaml`` is read as data (``load_saved_config``: only ganlab's and
+torch's listed classes can be built from it); the config copy inside a checkpoint is never
+used, and checkpoints are read with ``weights_only=True``, so neither file can run code.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from torch import nn
 
 from ganlab.build import build_networks, instantiate_field
 from ganlab.checkpoints import read_checkpoint
 from ganlab.errors import ConfigError
+from ganlab.saved_config import load_saved_config
 
 WHICH = ("last", "best")
 RUN_HINT = "give a run folder made by ganlab-train or a checkpoint inside its checkpoints/ folder"
@@ -66,8 +67,8 @@ def load_generator(
     The datamodule is only constructed (no files read) to know ``shape`` and ``num_classes``.
     """
     run_dir, checkpoint = resolve_run(run_or_checkpoint, which)
-    cfg = OmegaConf.load(run_dir / "config.yaml")
-    if not isinstance(cfg, DictConfig) or "data" not in cfg or "model" not in cfg:
+    cfg = load_saved_config(run_dir / "config.yaml")
+    if "data" not in cfg or "model" not in cfg:
         raise ConfigError(f"{run_dir / 'config.yaml'} lacks data or model; {RUN_HINT}")
     datamodule = instantiate_field(cfg.data, "data")
     generator, _ = build_networks(cfg.model, tuple(datamodule.shape), datamodule.num_classes)

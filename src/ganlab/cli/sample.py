@@ -1,7 +1,8 @@
-"""``ganlab-sample RUN n=N [out=PATH] [seed=S]``: samples of a saved run, as files.
+"""``ganlab-sample RUN n=N [out=PATH] [seed=S] [--overwrite]``: samples of a saved run, as files.
 
 PNG files into a folder, or one ``.npz`` (``images``: uint8 ``[N, H, W, C]``, the layout
-pytorch-fid and torch-fidelity read, plus ``labels`` for conditional models). Latents come
+pytorch-fid and torch-fidelity read, plus ``labels`` for conditional models); an existing
+file or a non-empty folder is only written with ``--overwrite``. Latents come
 in seeded chunks as in evaluation, so a seed names one image set whatever the batch size.
 """
 
@@ -16,6 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ganlab.cli.outputs import add_overwrite_flag, check_output_file, check_output_folder
 from ganlab.cli.runs import WHICH, load_generator, resolve_run
 from ganlab.errors import ConfigError, GanlabError
 from ganlab.evaluation import EvalSettings, chunk_inputs
@@ -39,6 +41,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=0, help="latent seed (default 0)")
     parser.add_argument("--which", choices=WHICH, default="last", help="checkpoint (last)")
+    add_overwrite_flag(parser)
     return parser.parse_args(argv)
 
 
@@ -60,8 +63,16 @@ def draw(generator: torch.nn.Module, n: int, seed: int, latent: str) -> tuple[np
     return torch.cat(samples).numpy(), torch.cat(labels).numpy()
 
 
+def check_out(out: Path, run_dir: Path, overwrite: bool) -> None:
+    """Before drawing: a new .npz, or a new or empty folder (either only with --overwrite)."""
+    if out.suffix == ".npz":
+        check_output_file(out, overwrite, what="out=")
+    else:
+        check_output_folder(out, overwrite, inputs=[run_dir], what="out=")
+
+
 def write(out: Path, samples: np.ndarray, labels: np.ndarray, conditional: bool) -> None:
-    """One .npz, or one PNG per image into a folder that holds no earlier samples."""
+    """One .npz, or one PNG per image into a folder (`check_out` has vetted both)."""
     if out.suffix == ".npz":
         out.parent.mkdir(parents=True, exist_ok=True)
         arrays = {"images" if samples.dtype == np.uint8 else "points": samples}
@@ -71,8 +82,6 @@ def write(out: Path, samples: np.ndarray, labels: np.ndarray, conditional: bool)
         return
     if samples.dtype != np.uint8:
         raise ConfigError(f"out={out}: this run generates 2D points, not images; use a .npz file")
-    if out.is_dir() and any(out.glob("*.png")):
-        raise ConfigError(f"out={out} already holds PNG files; pick a new folder")
     out.mkdir(parents=True, exist_ok=True)
     for i, image in enumerate(samples):
         suffix = f"_y{labels[i]}" if conditional else ""
@@ -88,9 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.n < 1:
             raise ConfigError(f"n={args.n}: use 1 or more")
         run_dir, _ = resolve_run(args.run, args.which)
+        out: Path = args.out or run_dir / "generated"
+        check_out(out, run_dir, args.overwrite)
         generator, cfg, _ = load_generator(args.run, args.which)
         samples, labels = draw(generator, args.n, args.seed, cfg.gan.get("latent", "normal"))
-        out: Path = args.out or run_dir / "generated"
         write(out, samples, labels, generator.num_classes > 0)
     except GanlabError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)

@@ -2,13 +2,13 @@
 
 A Hydra app over `conf/evaluator.yaml`, so any dataset config (`data=mnist`,
 `data=image_folder data.root=...`) works unchanged. The result lands in
-`outputs/evaluators/<dataset>_<resolution>px.pt`, where metric configs look for it.
+`outputs/evaluators/<dataset>_<resolution>px.pt` (an image folder's name adds a hash of its
+root), where metric configs look for it, and records which images it was trained for.
 """
 
 from __future__ import annotations
 
 import secrets
-import shutil
 import sys
 import time
 from datetime import datetime, timezone
@@ -22,8 +22,10 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from ganlab.data.identity import default_evaluator_path, evaluator_record
 from ganlab.errors import ConfigError, GanlabError, MetricsError
 from ganlab.metrics.domain import save_evaluator, train_domain_classifier
+from ganlab.run_folder import discard_if_created
 from ganlab.summary import versions, write_json
 
 CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
@@ -72,9 +74,9 @@ def train_evaluator(cfg: DictConfig) -> dict[str, Any]:
         device=device,
     )
     wall = time.perf_counter() - start
-    path = Path(cfg.out) / f"{datamodule.name}_{model.resolution}px.pt"
+    path = default_evaluator_path(cfg.out, datamodule)
     meta = {
-        "dataset": datamodule.name,
+        **evaluator_record(datamodule),
         "data": OmegaConf.to_container(cfg.data, resolve=True),
         "test_accuracy": accuracy,
         "train_size": len(train_x),
@@ -95,21 +97,13 @@ def train_evaluator(cfg: DictConfig) -> dict[str, Any]:
     return record
 
 
-def _discard_fresh_run_dir(run_dir: Path) -> None:
-    """Remove the folder Hydra made for a run that failed before writing anything of its own."""
-    if run_dir.is_dir() and all(
-        p.name == ".hydra" or p.suffix == ".log" for p in run_dir.iterdir()
-    ):
-        shutil.rmtree(run_dir)
-
-
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="evaluator")
 def main(cfg: DictConfig) -> None:
     """Entry point; bad input exits 2 with one message, like `ganlab-train`."""
     try:
         record = train_evaluator(cfg)
     except GanlabError as exc:
-        _discard_fresh_run_dir(Path(HydraConfig.get().runtime.output_dir))
+        discard_if_created(Path(HydraConfig.get().runtime.output_dir))
         print(f"ganlab-train-evaluator: error: {exc}", file=sys.stderr)
         sys.exit(2)
     print(

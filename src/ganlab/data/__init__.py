@@ -7,6 +7,13 @@ unlabelled), and expose `shape`, `num_classes`, `name` and `real_images` for met
 from ganlab.data.cifar10 import CIFAR10DataModule
 from ganlab.data.digits import DigitsDataModule
 from ganlab.data.idx import read_idx
+from ganlab.data.image_files import (
+    ImageHeader,
+    image_header,
+    read_image,
+    read_npz_array,
+    read_npz_header,
+)
 from ganlab.data.image_folder import ImageFolderDataModule
 from ganlab.data.memory import InMemoryImageDataModule, to_unit_range
 from ganlab.data.mixtures import GridDataModule, MixtureDataModule, RingDataModule
@@ -18,10 +25,15 @@ __all__ = [
     "FashionMNISTDataModule",
     "GridDataModule",
     "ImageFolderDataModule",
+    "ImageHeader",
     "InMemoryImageDataModule",
     "MNISTDataModule",
     "MixtureDataModule",
     "RingDataModule",
+    "image_header",
     "read_idx",
+    "read_image",
+    "read_npz_array",
+    "read_npz_header",
     "to_unit_range",
 ]

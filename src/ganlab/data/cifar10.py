@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from ganlab.data.memory import InMemoryImageDataModule, check_split
+from ganlab.data.safe_pickle import ArrayUnpickler, RefusedGlobal
 from ganlab.errors import DataError
 
 FOLDER = "cifar-10-batches-py"
@@ -35,12 +36,19 @@ def torchvision_download(root: Path) -> None:
 def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """Read one pickled batch into uint8 `[N, 3, 32, 32]` images and int64 `[N]` labels.
 
-    The format is a pickle, which can run code: only read files from a trusted source.
+    The format is a pickle, which can run code, so it is read with `ArrayUnpickler`: a file
+    that asks for anything but plain data and numpy arrays is refused before any of it runs.
     """
     try:
         with path.open("rb") as handle:
-            batch = pickle.load(handle, encoding="bytes")
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError) as exc:
+            batch = ArrayUnpickler(handle, encoding="bytes").load()
+    except RefusedGlobal as exc:
+        raise DataError(
+            f"CIFAR-10 batch {path} asks to load {exc.name}, which a data batch never holds; "
+            f"the file is not a genuine CIFAR-10 batch: delete {path.parent} and fetch the "
+            "official batches again"
+        ) from None
+    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError) as exc:
         raise DataError(
             f"CIFAR-10 batch {path} is not readable ({exc}); delete {path.parent} and "
             "fetch it again"

@@ -1,7 +1,8 @@
 """Any folder of images (e.g. CelebA, LSUN exports, your own photos), decoded once into memory.
 
-Each file is decoded with PIL a single time at setup, straight to the target size, so training
-itself indexes one uint8 tensor like the built-in sets do.
+Each file is decoded a single time at setup (by `ganlab.data.image_files.read_image`, which
+refuses damaged files naming them) and resized to the target size, so training itself indexes
+one uint8 tensor like the built-in sets do.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from ganlab.data.image_files import read_image
 from ganlab.data.memory import InMemoryImageDataModule, check_split
 from ganlab.errors import DataError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
-_MODES = {1: "L", 3: "RGB"}
 # PIL releases the GIL while decoding and resizing, so a few threads speed up setup.
 _DECODE_THREADS = min(8, os.cpu_count() or 1)
 
@@ -41,26 +42,20 @@ def list_images(root: Path) -> list[Path]:
 def decode_image(path: Path, channels: int, resolution: int, center_crop: bool) -> np.ndarray:
     """Decode one file to a uint8 `[C, resolution, resolution]` array.
 
-    With `center_crop` the largest centred square is resized (the same as scaling the shorter
-    side to `resolution` and cropping the middle, without a second resampling); otherwise the
-    whole image is squeezed to a square.
+    `read_image` does the checks and conversions (16-bit, alpha on white, palettes). With
+    `center_crop` the largest centred square is resized (the same as scaling the shorter side
+    to `resolution` and cropping the middle, without a second resampling); otherwise the whole
+    image is squeezed to a square.
     """
-    try:
-        with Image.open(path) as image:
-            image = image.convert(_MODES[channels])
-            width, height = image.size
-            box = None
-            if center_crop:
-                side = min(width, height)
-                left, top = (width - side) / 2, (height - side) / 2
-                box = (left, top, left + side, top + side)
-            image = image.resize(
-                (resolution, resolution), resample=Image.Resampling.BILINEAR, box=box
-            )
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise DataError(
-            f"image {path} cannot be decoded ({exc}); delete or replace the file"
-        ) from exc
+    pixels = read_image(path, channels)
+    image = Image.fromarray(pixels[..., 0] if channels == 1 else pixels)
+    width, height = image.size
+    box = None
+    if center_crop:
+        side = min(width, height)
+        left, top = (width - side) / 2, (height - side) / 2
+        box = (left, top, left + side, top + side)
+    image = image.resize((resolution, resolution), resample=Image.Resampling.BILINEAR, box=box)
     array = np.asarray(image, dtype=np.uint8)
     return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
 
@@ -73,6 +68,7 @@ class ImageFolderDataModule(InMemoryImageDataModule):
     """
 
     name: ClassVar[str] = "image_folder"
+    content_from_root: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -243,6 +243,8 @@ class InMemoryImageDataModule(StepDataModule):
     """
 
     name: ClassVar[str] = "images"
+    # True where the images are whatever folder `root` names, not one fixed dataset.
+    content_from_root: ClassVar[bool] = False
     native_resolution: ClassVar[int] = 32
     native_channels: ClassVar[int] = 3
     native_num_classes: ClassVar[int] = 0

@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ganlab.durable import replace_durably, temporary_name
 from ganlab.errors import MetricsError
 
 log = logging.getLogger(__name__)
@@ -61,16 +60,16 @@ def _load(path: Path, key_text: str) -> Tensor | None:
 
 
 def atomic_save(obj: Any, path: Path) -> None:
-    """`torch.save` via a uniquely named temporary file and a rename.
+    """`torch.save` via a uniquely named temporary file, flushed, and a rename.
 
     Readers never see half a file, and two processes writing the same file (DDP ranks
     filling one cache) cannot interleave; the file gets the umask's usual permissions.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp = temporary_name(path)
     try:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
+        replace_durably(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -303,12 +303,34 @@ class DomainFeatures(nn.Module):
         """Stay in eval mode: a parent's `.train()` must not switch batch norm to batch stats."""
         return super().train(False)
 
-    def check_dataset(self, expected: str) -> None:
-        """Refuse to measure one dataset with a classifier trained on another."""
-        if expected != self.dataset:
+    def check_data(self, identity: dict[str, Any], test_images: str, retrain: str) -> None:
+        """Refuse to measure data other than the data the classifier was trained for.
+
+        `identity` is the data's name, resolved root and pixel settings, `test_images` the
+        sha256 of its held-out images. At the evaluator's own settings the images must be
+        the ones it recorded (a moved folder with the same images is the same data); at other
+        settings (a 28 px evaluator measuring 32 px samples: inputs are resized to its size)
+        the dataset must be the same, and for a folder of images the same folder. `retrain`
+        says how to make one.
+        """
+        recorded, recorded_images = self.meta.get("data_identity"), self.meta.get("test_images")
+        if recorded is None or recorded_images is None:
             raise MetricsError(
-                f"evaluator {self.path} was trained on {self.dataset!r}, but the data is "
-                f"{expected!r}; train one for it with `ganlab-train-evaluator data={expected}`"
+                f"evaluator {self.path} does not record which images it was trained on (it "
+                f"was written by an older ganlab); train it again with `{retrain}`"
+            )
+        if recorded.get("settings") == identity.get("settings"):
+            same_images = recorded_images == test_images
+        else:
+            same_images = not identity.get("content_from_root") or (
+                recorded.get("root") == identity.get("root")
+            )
+        same = recorded.get("dataset") == identity.get("dataset") and same_images
+        if not same:
+            raise MetricsError(
+                f"evaluator {self.path} was trained on {_describe(recorded, recorded_images)}, "
+                f"but the data is {_describe(identity, test_images)}; train one for it with "
+                f"`{retrain}` (or point metrics.evaluator at the one for this data)"
             )
 
     def _prepare(self, x: Tensor) -> Tensor:
@@ -341,3 +363,12 @@ class DomainFeatures(nn.Module):
     def logits(self, x: Tensor) -> Tensor:
         """Class logits, whose softmax the Inception Score uses."""
         return self.features_and_logits(x)[1]
+
+
+def _describe(identity: dict[str, Any], images: str) -> str:
+    """`fashion_mnist in /data (resolution=28, ...), test images sha256 1a2b3c4d5e...`."""
+    settings = ", ".join(f"{k}={v}" for k, v in sorted(identity.get("settings", {}).items()))
+    return (
+        f"{identity.get('dataset')!r} in {identity.get('root')} ({settings}), "
+        f"test images sha256 {images[:12]}..."
+    )

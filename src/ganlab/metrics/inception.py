@@ -5,10 +5,17 @@ reproduces that graph's computation (uint8 input, TF-1.x bilinear resize to 299,
 weights), so ganlab wraps it instead of using torchvision's InceptionV3, whose weights and
 resize differ and whose FIDs are not comparable with papers. The weights are never swapped
 for another network behind the user's back: without the file, construction fails.
+
+The file is a pickle, so it is read once and only as plain tensors (`weights_only=True`), and
+the standard file must match the hash its name carries; torch-fidelity never opens it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import pickle
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlparse
@@ -18,6 +25,14 @@ from torch import Tensor, nn
 
 from ganlab.errors import MetricsError
 from ganlab.metrics.features import check_images, quantize_images, state_dict_sha256
+
+# pytorch-fid's file of the converted weights, which torch-fidelity reads too; its name
+# carries the same hash as torch-fidelity's.
+_PYTORCH_FID_NAME = "pt_inception-2015-12-05-6726825d.pth"
+# torch.hub's `<name>-<sha256 prefix>.<ext>` file-name convention (its HASH_REGEX).
+_HUB_HASH = re.compile(r"-([a-f0-9]+)\.")
+# How torch's weights-only unpickler names a global it refused.
+_REFUSED_GLOBAL = re.compile(r"GLOBAL (\S+)")
 
 
 def inception_url() -> str:
@@ -44,6 +59,20 @@ def _where_to_put_it(path: Path) -> str:
     )
 
 
+def published_hash_prefix(path: Path) -> str | None:
+    """The sha256 prefix a standard weights file must have, or None for any other file.
+
+    The standard file is torch-fidelity's download (or pytorch-fid's file, which torch-fidelity
+    reads too), named `<name>-<hash>.pth` in torch.hub's convention, where <hash> is the start
+    of the file's sha256 hexdigest. torch-fidelity states no full digest, so what is checked,
+    as torch.hub's `check_hash` does, is that the digest starts with the hash in the name.
+    """
+    if path.name not in (default_weights_path().name, _PYTORCH_FID_NAME):
+        return None
+    match = _HUB_HASH.search(path.name)
+    return match.group(1) if match else None
+
+
 def resolve_weights_path(weights_path: str | None) -> Path:
     """The weights file to use: the given one, else torch-fidelity's cache (downloaded once)."""
     if weights_path is not None:
@@ -60,8 +89,10 @@ def resolve_weights_path(weights_path: str | None) -> Path:
         return path
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        torch.hub.download_url_to_file(inception_url(), str(path), progress=False)
-    except Exception as exc:  # offline, proxy, disk full: all end in the same instruction
+        torch.hub.download_url_to_file(
+            inception_url(), str(path), hash_prefix=published_hash_prefix(path), progress=False
+        )
+    except Exception as exc:  # offline, proxy, disk full, wrong hash: all end in one instruction
         raise MetricsError(
             f"InceptionV3 weights are not at {path} and downloading them failed "
             f"({type(exc).__name__}: {exc}). {_where_to_put_it(path)}."
@@ -69,10 +100,47 @@ def resolve_weights_path(weights_path: str | None) -> Path:
     return path
 
 
+def _check_published_hash(path: Path, data: bytes) -> None:
+    """Refuse a file named as the standard weights whose sha256 is not the published one."""
+    prefix = published_hash_prefix(path)
+    if prefix is None:
+        return
+    actual = hashlib.sha256(data).hexdigest()
+    if not actual.startswith(prefix):
+        raise MetricsError(
+            f"Inception weights file {path} has sha256 {actual}, but the published file's "
+            f"sha256 starts with {prefix} (the hash in its name): it is damaged or not that "
+            f"file. Delete it. {_where_to_put_it(path)}."
+        )
+
+
 def _read_state_dict(path: Path) -> Mapping[str, Tensor]:
-    """Load the file as plain tensors only, so a tampered file cannot run code."""
+    """Read the file once, check the standard file's hash, and load plain tensors only.
+
+    `weights_only=True` means a tampered file cannot run code; the hash and the load see the
+    same bytes, so the file cannot change between the check and its use.
+    """
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise MetricsError(
+            f"Inception weights file {path} is unreadable ({exc}). {_where_to_put_it(path)}."
+        ) from None
+    _check_published_hash(path, data)
+    try:
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        # torch's text advises weights_only=False, which is exactly what must not happen here.
+        refused = _REFUSED_GLOBAL.search(str(exc))
+        what = (
+            f"it asks to load {refused.group(1)}, which a weights file never holds"
+            if refused
+            else "it holds something other than plain tensors"
+        )
+        raise MetricsError(
+            f"Inception weights file {path} is unreadable: {what}, so it was refused without "
+            f"running any of it. {_where_to_put_it(path)}."
+        ) from None
     except Exception as exc:
         raise MetricsError(
             f"Inception weights file {path} is unreadable ({type(exc).__name__}: {exc}). "
@@ -84,6 +152,31 @@ def _read_state_dict(path: Path) -> Mapping[str, Tensor]:
             f"{_where_to_put_it(path)}."
         )
     return state
+
+
+def _torch_fidelity_network(state: Mapping[str, Tensor], path: Path) -> nn.Module:
+    """torch-fidelity's InceptionV3 holding `state`, without it opening or downloading a file.
+
+    Its constructor always loads weights itself, with `torch.load(..., weights_only=False)` on
+    the path it is given. It is given an in-memory serialisation of the already vetted tensors
+    instead, so the unsafe load only ever sees what `torch.save` wrote from plain tensors here.
+    """
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    buffer.seek(0)
+    try:
+        return FeatureExtractorInceptionV3(
+            InceptionFeatures.name,
+            ["2048", "logits_unbiased"],
+            feature_extractor_weights_path=buffer,
+        )
+    except RuntimeError as exc:
+        raise MetricsError(
+            f"Inception weights file {path} does not fit torch-fidelity's InceptionV3 "
+            f"({exc}). {_where_to_put_it(path)}."
+        ) from None
 
 
 class InceptionFeatures(nn.Module):
@@ -98,23 +191,12 @@ class InceptionFeatures(nn.Module):
     num_classes = 1008
 
     def __init__(self, weights_path: str | None = None) -> None:
-        from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
-
         super().__init__()
         path = resolve_weights_path(weights_path)
-        # Read once with weights_only=True: it vets the file and yields the fingerprint.
-        # torch-fidelity then reads the same, now known-safe, file itself.
-        self.fingerprint = state_dict_sha256(_read_state_dict(path))
+        state = _read_state_dict(path)
+        self.fingerprint = state_dict_sha256(state)
         self.weights_path = str(path)
-        try:
-            self.net = FeatureExtractorInceptionV3(
-                self.name, ["2048", "logits_unbiased"], feature_extractor_weights_path=str(path)
-            )
-        except RuntimeError as exc:
-            raise MetricsError(
-                f"Inception weights file {path} does not fit torch-fidelity's InceptionV3 "
-                f"({exc}). {_where_to_put_it(path)}."
-            ) from None
+        self.net = _torch_fidelity_network(state, path)
         self.eval()
 
     def train(self, mode: bool = True) -> InceptionFeatures:

@@ -1,0 +1,163 @@
+"""Commands that write files never overwrite their inputs or a user's files: an existing
+file or a non-empty folder needs --overwrite, an input folder is refused always, and the
+check comes before any work."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ganlab.cli.outputs import check_output_file, check_output_folder
+from ganlab.errors import ConfigError
+from ganlab.train import train
+from tests.cli.test_evaluate_sample_fid import cli
+from tests.conftest import ROOT, TINY, compose_config
+from tests.restoration.test_train_restoration import SMALL
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_the_rules_in_process(tmp_path: Path) -> None:
+    existing, folder, full = tmp_path / "a.npz", tmp_path / "new", tmp_path / "full"
+    existing.write_bytes(b"user data")
+    full.mkdir()
+    (full / "notes.txt").write_text("mine")
+    check_output_file(tmp_path / "b.npz", overwrite=False)
+    check_output_folder(folder, overwrite=False)
+    check_output_file(existing, overwrite=True)
+    check_output_folder(full, overwrite=True)
+    cases = [
+        (lambda: check_output_file(existing, overwrite=False), "exists; pass --overwrite"),
+        (lambda: check_output_file(full, overwrite=True), "is a folder"),
+        (lambda: check_output_file(existing, True, inputs=[existing]), "is also an input"),
+        (lambda: check_output_folder(full, overwrite=False), "is not empty; pass --overwrite"),
+        (lambda: check_output_folder(existing, overwrite=True), "is a file"),
+        (lambda: check_output_folder(full, True, inputs=[full]), "also an input folder"),
+    ]
+    for call, message in cases:
+        with pytest.raises(ConfigError, match=message):
+            call()
+
+
+@pytest.fixture(scope="module")
+def generation_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("outputs")
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ganlab-train"),
+            *TINY,
+            "model=mlp",
+            "model.generator.hidden=[16]",
+            "model.discriminator.hidden=[16]",
+            f"paths.output_root={out}",
+            "name=run",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    (run,) = (out / "run").iterdir()
+    return run
+
+
+@pytest.mark.parametrize(
+    ("target", "flags", "message"),
+    [
+        ("file.npz", [], "exists; pass --overwrite"),
+        ("full", [], "is not empty; pass --overwrite"),
+        ("RUN", ["--overwrite"], "also an input folder"),
+    ],
+)
+def test_sample_refuses_before_drawing(
+    generation_run: Path, tmp_path: Path, target: str, flags: list[str], message: str
+) -> None:
+    (tmp_path / "file.npz").write_bytes(b"a colleague's samples")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "000000.png").write_bytes(b"not ours")
+    out = generation_run if target == "RUN" else tmp_path / target
+    before, run_before = snapshot(tmp_path), snapshot(generation_run)
+    done = cli("sample", str(generation_run), "n=4", f"out={out}", *flags)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert snapshot(tmp_path) == before and snapshot(generation_run) == run_before
+
+
+def test_sample_overwrites_only_when_asked(generation_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "s.npz"
+    assert cli("sample", str(generation_run), "n=4", f"out={out}").returncode == 0
+    first = out.read_bytes()
+    assert cli("sample", str(generation_run), "n=4", f"out={out}").returncode == 2
+    assert out.read_bytes() == first
+    done = cli("sample", str(generation_run), "n=4", f"out={out}", "seed=1", "--overwrite")
+    assert done.returncode == 0 and out.read_bytes() != first
+
+
+def test_evaluate_keeps_an_existing_file(generation_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "evaluation.json"
+    out.write_text("a user's notes")
+    done = cli("evaluate", str(generation_run), "--features", "mixture", "--out", str(out))
+    assert done.returncode == 2 and "exists; pass --overwrite" in done.stderr
+    assert out.read_text() == "a user's notes"
+
+
+@pytest.fixture(scope="module")
+def denoise_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("restoration")
+    cfg = compose_config([*TINY, *SMALL, "corruption=noise", "gan.max_g_steps=1"], out)
+    train(cfg)
+    return Path(cfg.paths.run_dir)
+
+
+def noisy_folder(folder: Path, names: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for name in names:
+        Image.fromarray(rng.integers(0, 256, (32, 32), dtype=np.uint8)).save(folder / name)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("names", "out", "flags", "message"),
+    [
+        (["a.png", "b.png"], "IN", ["--overwrite"], "also an input folder"),
+        (["a.png", "b.png"], "full", [], "is not empty; pass --overwrite"),
+        (["a.png", "a.jpg"], "new", [], "would both be written as a.png"),
+    ],
+    ids=["into_its_inputs", "non_empty", "two_inputs_one_name"],
+)
+def test_restore_refuses_before_writing(
+    denoise_run: Path, tmp_path: Path, names: list[str], out: str, flags: list, message: str
+) -> None:
+    inputs = noisy_folder(tmp_path / "in", names)
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "a.png").write_bytes(b"a user's image")
+    target = inputs if out == "IN" else tmp_path / out
+    before = snapshot(tmp_path)
+    done = cli("restore", str(denoise_run), str(inputs), str(target), *flags)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert snapshot(tmp_path) == before and not (tmp_path / "new").exists()
+
+
+def test_restore_writes_into_a_non_empty_folder_when_asked(
+    denoise_run: Path, tmp_path: Path
+) -> None:
+    inputs = noisy_folder(tmp_path / "in", ["a.png"])
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("kept")
+    done = cli("restore", str(denoise_run), str(inputs), str(out), "--overwrite")
+    assert done.returncode == 0, done.stderr
+    assert (out / "notes.txt").read_text() == "kept" and (out / "a.png").is_file()
