@@ -288,6 +288,7 @@ def test_redacted_records_keep_what_is_not_secret(single: Run) -> None:
     assert b"max_g_steps" in data  # the W&B config
 
 
+@pytest.mark.slow  # a real multirun: make test-slow
 def test_a_sweep_job_records_and_prints_no_secret(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
@@ -52,6 +53,7 @@ def test_invalid_value_in_a_later_job_fails_before_any_job_starts(tmp_path: Path
     )
 
 
+@pytest.mark.slow  # an Optuna study of real runs: make test-slow
 def test_optuna_search_minimises_the_returned_metric_and_groups_wandb_runs(tmp_path: Path) -> None:
     proc = run_train(
         "hparams_search=optuna",

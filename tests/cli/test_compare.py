@@ -202,3 +202,20 @@ def test_unknown_sort_key_lists_the_columns(runs: Path, capsys) -> None:
     assert compare.main([str(runs), "--sort", "fdi"]) == 2
     err = capsys.readouterr().err
     assert "--sort fdi" in err and "fid_best" in err and "loss" in err
+
+
+def test_plots_replace_only_their_own_earlier_plots(
+    runs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "plots"
+    assert compare.main([str(runs), "--out", str(out)]) == 0
+    assert compare.main([str(runs), "--out", str(out)]) == 0  # its own: replaced quietly
+    users = out / compare.FID_PNG
+    Image.new("L", (4, 4), 7).save(users)  # a user's file of the same name
+    before = users.read_bytes()
+    capsys.readouterr()
+    assert compare.main([str(runs), "--out", str(out)]) == 2
+    assert "exists; pass --overwrite" in capsys.readouterr().err
+    assert users.read_bytes() == before
+    assert compare.main([str(runs), "--out", str(out), "--overwrite"]) == 0
+    assert users.read_bytes() != before

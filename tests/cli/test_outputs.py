@@ -1,6 +1,7 @@
 """Commands that write files never overwrite their inputs or a user's files: an existing
 file or a non-empty folder needs --overwrite, an input folder is refused always, and the
-check comes before any work."""
+check comes before any work. In-process here; tests/cli/test_saved_config.py runs the same
+commands as subprocesses."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ganlab.cli import evaluate, restore, sample
 from ganlab.cli.outputs import check_output_file, check_output_folder
 from ganlab.errors import ConfigError
 from ganlab.train import train
-from tests.cli.test_evaluate_sample_fid import cli
 from tests.conftest import ROOT, TINY, compose_config
 from tests.restoration.test_train_restoration import SMALL
 
@@ -83,33 +84,40 @@ def generation_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ],
 )
 def test_sample_refuses_before_drawing(
-    generation_run: Path, tmp_path: Path, target: str, flags: list[str], message: str
+    generation_run: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    target: str,
+    flags: list[str],
+    message: str,
 ) -> None:
     (tmp_path / "file.npz").write_bytes(b"a colleague's samples")
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "000000.png").write_bytes(b"not ours")
     out = generation_run if target == "RUN" else tmp_path / target
     before, run_before = snapshot(tmp_path), snapshot(generation_run)
-    done = cli("sample", str(generation_run), "n=4", f"out={out}", *flags)
-    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert sample.main([str(generation_run), "n=4", f"out={out}", *flags]) == 2
+    assert message in capsys.readouterr().err
     assert snapshot(tmp_path) == before and snapshot(generation_run) == run_before
 
 
 def test_sample_overwrites_only_when_asked(generation_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "s.npz"
-    assert cli("sample", str(generation_run), "n=4", f"out={out}").returncode == 0
+    assert sample.main([str(generation_run), "n=4", f"out={out}"]) == 0
     first = out.read_bytes()
-    assert cli("sample", str(generation_run), "n=4", f"out={out}").returncode == 2
+    assert sample.main([str(generation_run), "n=4", f"out={out}"]) == 2
     assert out.read_bytes() == first
-    done = cli("sample", str(generation_run), "n=4", f"out={out}", "seed=1", "--overwrite")
-    assert done.returncode == 0 and out.read_bytes() != first
+    assert sample.main([str(generation_run), "n=4", f"out={out}", "seed=1", "--overwrite"]) == 0
+    assert out.read_bytes() != first
 
 
-def test_evaluate_keeps_an_existing_file(generation_run: Path, tmp_path: Path) -> None:
+def test_evaluate_keeps_an_existing_file(
+    generation_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "evaluation.json"
     out.write_text("a user's notes")
-    done = cli("evaluate", str(generation_run), "--features", "mixture", "--out", str(out))
-    assert done.returncode == 2 and "exists; pass --overwrite" in done.stderr
+    assert evaluate.main([str(generation_run), "--features", "mixture", "--out", str(out)]) == 2
+    assert "exists; pass --overwrite" in capsys.readouterr().err
     assert out.read_text() == "a user's notes"
 
 
@@ -139,15 +147,21 @@ def noisy_folder(folder: Path, names: list[str]) -> Path:
     ids=["into_its_inputs", "non_empty", "two_inputs_one_name"],
 )
 def test_restore_refuses_before_writing(
-    denoise_run: Path, tmp_path: Path, names: list[str], out: str, flags: list, message: str
+    denoise_run: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    names: list[str],
+    out: str,
+    flags: list,
+    message: str,
 ) -> None:
     inputs = noisy_folder(tmp_path / "in", names)
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "a.png").write_bytes(b"a user's image")
     target = inputs if out == "IN" else tmp_path / out
     before = snapshot(tmp_path)
-    done = cli("restore", str(denoise_run), str(inputs), str(target), *flags)
-    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert restore.main([str(denoise_run), str(inputs), str(target), *flags]) == 2
+    assert message in capsys.readouterr().err
     assert snapshot(tmp_path) == before and not (tmp_path / "new").exists()
 
 
@@ -158,6 +172,5 @@ def test_restore_writes_into_a_non_empty_folder_when_asked(
     out = tmp_path / "out"
     out.mkdir()
     (out / "notes.txt").write_text("kept")
-    done = cli("restore", str(denoise_run), str(inputs), str(out), "--overwrite")
-    assert done.returncode == 0, done.stderr
+    assert restore.main([str(denoise_run), str(inputs), str(out), "--overwrite"]) == 0
     assert (out / "notes.txt").read_text() == "kept" and (out / "a.png").is_file()

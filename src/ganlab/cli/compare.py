@@ -22,7 +22,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from ganlab.errors import DataError
+from ganlab.cli.outputs import add_overwrite_flag, check_output_file, png_written_by
+from ganlab.errors import ConfigError, DataError
 from ganlab.reproduce import read_summary
 
 PROG = "ganlab-compare"
@@ -297,9 +298,12 @@ def plot_curves(ax: Axes, runs: list[Run], labels: list[str], key: str, name: st
 
 
 def save(fig: Figure, path: Path) -> None:
-    """Render with Agg: no display and no pyplot state, so it runs headless and in tests."""
+    """Render with Agg: no display and no pyplot state, so it runs headless and in tests.
+
+    The PNG says it was written by ganlab-compare, so a later run may replace it (and only it).
+    """
     FigureCanvasAgg(fig)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, metadata={"Software": PROG})
 
 
 def plot_fid(runs: list[Run], labels: list[str], path: Path) -> bool:
@@ -342,6 +346,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--out", type=Path, metavar="DIR", help="where to write the plots (default: PATH)"
     )
+    add_overwrite_flag(parser)
     return parser.parse_args(argv)
 
 
@@ -357,6 +362,13 @@ def main(argv: list[str] | None = None) -> int:
     root: Path = args.path
     if not root.is_dir():
         return fail(f"{root} does not exist or is not a folder; {RUN_HINT}")
+    out: Path = args.out or root
+    try:  # a file of the same name that ganlab-compare did not write is kept
+        for name in (FID_PNG, LOSSES_PNG):
+            ours = png_written_by(out / name, PROG)
+            check_output_file(out / name, args.overwrite, what="plot", ours=ours)
+    except ConfigError as exc:
+        return fail(str(exc))
     runs, skipped = load_runs(root)
     if not runs and skipped:
         return fail(f"none of the {skipped} runs under {root} could be read (see the warnings)")
@@ -389,7 +401,6 @@ def main(argv: list[str] | None = None) -> int:
         title += f" ({skipped} unreadable, skipped)"
     console.print(make_table(title, columns, [row for _, row in rows]))
 
-    out: Path = args.out or root
     out.mkdir(parents=True, exist_ok=True)
     labels = legend_labels(runs, keys)
     has_fid = plot_fid(runs, labels, out / FID_PNG)

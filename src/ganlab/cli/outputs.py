@@ -10,6 +10,8 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from PIL import Image
+
 from ganlab.errors import ConfigError
 
 OVERWRITE_HELP = "replace an existing output file, or write into a non-empty folder"
@@ -24,16 +26,30 @@ def _same(a: Path, b: Path) -> bool:
     return a.expanduser().resolve() == b.expanduser().resolve()
 
 
+def png_written_by(path: Path, program: str) -> bool:
+    """Whether ``path`` is a PNG whose ``Software`` text says ``program`` wrote it."""
+    try:
+        with Image.open(path) as image:
+            return image.format == "PNG" and image.info.get("Software") == program
+    except Exception:  # unreadable or not an image: not ours
+        return False
+
+
 def check_output_file(
-    path: Path, overwrite: bool, inputs: Sequence[Path] = (), what: str = "output"
+    path: Path,
+    overwrite: bool,
+    inputs: Sequence[Path] = (),
+    what: str = "output",
+    ours: bool = False,
 ) -> None:
-    """``path`` may be written: not one of ``inputs``, not a folder, new unless ``overwrite``."""
+    """``path`` may be written: not one of ``inputs``, not a folder, and new unless
+    ``overwrite`` or ``ours`` (the file is this command's own earlier output)."""
     for source in inputs:
         if _same(path, source):
             raise ConfigError(f"{what} {path} is also an input; write to another file")
     if path.is_dir():
         raise ConfigError(f"{what} {path} is a folder; give a file name")
-    if path.exists() and not overwrite:
+    if path.exists() and not (overwrite or ours):
         raise ConfigError(
             f"{what} {path} exists; pass --overwrite to replace it, or give another file"
         )
