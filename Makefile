@@ -80,7 +80,7 @@ test-slow: install data
 # The numeric tests again with the math libraries held to an older instruction set, as on
 # another CPU: OpenBLAS (numpy, scipy), torch's vectorised ops, MKL (torch's BLAS) and oneDNN
 # (its convolutions). pytest's header prints the kernels each run actually took.
-NUMERIC_TESTS := tests/metrics tests/test_losses.py tests/nets tests/test_ddp.py \
+NUMERIC_TESTS := tests/metrics tests/test_losses.py tests/nets tests/test_ddp.py tests/test_golden.py \
 	tests/restoration/test_metrics.py tests/restoration/test_ddp_restoration.py
 KERNELS_avx2 := OPENBLAS_CORETYPE=Haswell ATEN_CPU_CAPABILITY=avx2 \
 	MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2

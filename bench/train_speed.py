@@ -49,8 +49,9 @@ from hydra import initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from ganlab.config import CONF_DIR
 from ganlab.sweep import compose_job
-from ganlab.train import CONF_DIR, train
+from ganlab.train import train
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -316,11 +317,11 @@ def bare_gan(cfg: DictConfig, shape: tuple[int, ...], contender: Contender) -> B
     """The config's G and D (``build_networks``), non-saturating loss and Adam, unwrapped."""
     import torch
 
-    from ganlab.build import build_networks
+    from ganlab.build import build_networks, build_objective
     from ganlab.losses import NonSaturatingLoss
 
     torch.manual_seed(cfg.seed)
-    generator, discriminator = build_networks(cfg.model, shape, 0)
+    generator, discriminator = build_networks(cfg, build_objective(cfg), shape, 0)
     memory_format = torch.channels_last if contender.channels_last else torch.contiguous_format
     generator.to(memory_format=memory_format)
     discriminator.to(memory_format=memory_format)

@@ -12,8 +12,8 @@ from hydra import initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
+from ganlab.config import CONF_DIR
 from ganlab.sweep import compose_job
-from ganlab.train import CONF_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 

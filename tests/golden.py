@@ -93,7 +93,8 @@ def _read_rows(run: Path) -> list[dict[str, float]]:
 
 
 def _train_process(overrides: list[str], out: Path, name: str) -> Path:
-    env = {**os.environ, "WANDB_SILENT": "true"}
+    # One thread: a reduction's order, and so its rounding, then depends on the CPU alone.
+    env = {**os.environ, "WANDB_SILENT": "true", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     command = [str(TRAIN), *BASE, *overrides, f"paths.output_root={out}", f"name={name}"]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     if done.returncode != 0:

@@ -7,9 +7,8 @@ import re
 import pytest
 from omegaconf import OmegaConf
 
-from ganlab.config import validate
+from ganlab.config import CONF_DIR, validate
 from ganlab.errors import ConfigError
-from ganlab.train import CONF_DIR
 
 from .conftest import ComposeFn
 
@@ -52,7 +51,7 @@ def test_defaults_are_dcgan_on_fashion_mnist(compose_cfg: ComposeFn) -> None:
     [
         ("optim.generator.lr=-0.1", "optim.generator.lr"),
         ("optim.discriminator.lr=0", "optim.discriminator.lr"),
-        ("optim.n_critic=0", "optim.n_critic"),
+        ("phases.n_critic=0", "phases.n_critic"),
         ("optim.generator.betas=[0.5,1.5]", "optim.generator.betas"),
         ("data.batch_size=0", "data.batch_size"),
         ("gan.ema_decay=1.0", "gan.ema_decay"),

@@ -14,8 +14,9 @@ from omegaconf import OmegaConf, open_dict
 
 from ganlab.cli.reproduce import main as reproduce_main
 from ganlab.cli.reproduce import parse_args
+from ganlab.config import CONF_DIR
 from ganlab.reproduce import validate_experiment
-from ganlab.train import CONF_DIR, train
+from ganlab.train import train
 
 from .conftest import ComposeFn, install_evaluator
 from .data.test_cifar10 import write_cifar
@@ -99,7 +100,7 @@ def test_reproduction_trains_two_steps(
             cfg.metrics = None
     summary = train(cfg)
     assert summary["g_steps"] == 2
-    assert summary["d_steps"] == 2 * cfg.optim.n_critic
+    assert summary["d_steps"] == 2 * cfg.phases.n_critic
     if cfg.metrics is not None:
         experiment = validate_experiment(name, cfg)
         history = summary["metrics"]["history"]
@@ -143,7 +144,7 @@ def test_reproduce_command_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixt
     [
         (["ring8_gan", "expected.modes.check=between"], "expected.modes.check: 'between' is not"),
         (["no_such_experiment"], "no experiment 'no_such_experiment'"),
-        (["ring8_gan", "optim.n_critic=0"], "optim.n_critic: expected an integer >= 1"),
+        (["ring8_gan", "phases.n_critic=0"], "phases.n_critic: expected an integer >= 1"),
         (["ring8_gan", "--seeds", "0", "x=1"], "Could not override 'x'"),
     ],
 )

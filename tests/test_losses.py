@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from ganlab.losses import (
@@ -193,12 +193,19 @@ def test_loss_configs_instantiate(path: Path) -> None:
     loss = instantiate(cfg.adversarial)
     assert isinstance(loss, AdversarialLoss)
     for key, node in cfg.penalties.items():
-        assert instantiate(node).name == key
+        assert node.every == 1  # every D step unless a run asks for lazy regularization
+        assert instantiate(_term(node)).name == key
+    assert cfg.g_penalties == {}
+
+
+def _term(node: DictConfig) -> DictConfig:
+    """A penalty's node without ``every``, which belongs to the phase schedule."""
+    return OmegaConf.masked_copy(node, [k for k in node if k != "every"])
 
 
 def test_loss_configs_carry_paper_values() -> None:
     assert instantiate(OmegaConf.load(LOSS_CONF / "wgan.yaml").adversarial).clip == 0.01
     gp = OmegaConf.load(LOSS_CONF / "wgan_gp.yaml")
     assert instantiate(gp.adversarial).clip is None
-    assert instantiate(gp.penalties.gp).weight == 10.0
-    assert instantiate(OmegaConf.load(LOSS_CONF / "ns_r1.yaml").penalties.r1).gamma == 10.0
+    assert instantiate(_term(gp.penalties.gp)).weight == 10.0
+    assert instantiate(_term(OmegaConf.load(LOSS_CONF / "ns_r1.yaml").penalties.r1)).gamma == 10.0

@@ -52,6 +52,22 @@ def test_domain_metrics_are_logged_cached_and_keep_best(
     assert len(summary["load_average"]) == 3 and min(summary["load_average"]) >= 0
 
 
+def test_compute_chooses_the_logged_metrics_and_monitor_the_best(
+    compose_cfg: ComposeFn, tmp_path: Path, digits_evaluator: Path
+) -> None:
+    install_evaluator(digits_evaluator, tmp_path)
+    chosen = ["metrics.compute=[kid,fid]", "metrics.monitor=kid", "metrics.every_g_steps=1"]
+    summary = train(compose_cfg(*TINY, *NARROW, *METRICS, *chosen, "gan.max_g_steps=3"))
+    final, history = summary["metrics"]["final"], summary["metrics"]["history"]
+    assert list(final) == ["metrics/kid_mean", "metrics/kid_std", "metrics/fid", "metrics/kimg"]
+    kid = [h["metrics/kid_mean"] for h in history]
+    assert [h["g_step"] for h in history] == [1, 2, 3] and len(set(kid)) == 3
+    best = summary["metrics"]["best"]
+    assert set(best) == {"metrics/kid_mean", "g_step", "kimg"}  # KID, lower is better
+    assert best["metrics/kid_mean"] == min(kid) and best["g_step"] == 1 + kid.index(min(kid))
+    assert (Path(summary["run_dir"]) / "checkpoints" / "best.ckpt").is_file()
+
+
 def test_turning_metrics_on_does_not_change_training(
     compose_cfg: ComposeFn, tmp_path: Path, digits_evaluator: Path
 ) -> None:

@@ -14,6 +14,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.utils import JobReturn
 from omegaconf import OmegaConf
 
+from ganlab.config import CONF_DIR
 from ganlab.redaction import (
     REDACTED,
     RedactHydraFiles,
@@ -24,7 +25,6 @@ from ganlab.redaction import (
     redact_text,
     redact_yaml_file,
 )
-from ganlab.train import CONF_DIR
 
 from .test_cli import ROOT, run_dirs, run_train
 

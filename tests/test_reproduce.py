@@ -20,6 +20,7 @@ from ganlab.reproduce import (
     evaluate_runs,
     experiments_table,
     hardware,
+    metric_label,
     update_table,
     validate_experiment,
     write_report,
@@ -263,3 +264,10 @@ def test_table_lists_measured_and_unmeasured_experiments(tmp_path: Path) -> None
     text = readme.read_text()
     assert "old" not in text and table in text and text.endswith(f"{TABLE_END}\n\nMore.\n")
     assert not update_table(experiments / "missing.md", table)
+
+
+def test_plot_labels_say_which_way_a_registered_metric_is_better() -> None:
+    assert metric_label("metrics/fid") == "fid (lower is better)"
+    assert metric_label("metrics/hq_percent") == "hq_percent (higher is better)"
+    assert metric_label("metrics/kid_std") == "kid_std"  # a spread, not a headline
+    assert metric_label("loss/d") == "loss/d"

@@ -116,7 +116,7 @@ def test_twenty_kills_and_resumes_lose_nothing_and_keep_the_folder_bounded(
         f"gan.max_g_steps={steps}",
         f"callbacks.checkpoint.every_g_steps={every}",
         f"callbacks.checkpoint.keep={keep}",
-        "optim.n_critic=1",  # the gradient penalty stays; each G step costs one D step
+        "phases.n_critic=1",  # the gradient penalty stays; each G step costs one D step
     ]
     whole = run_train(*args, "name=whole", out=tmp_path)
     assert whole.returncode == 0, whole.stderr[-3000:]

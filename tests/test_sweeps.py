@@ -10,7 +10,7 @@ import yaml
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
-from ganlab.train import CONF_DIR
+from ganlab.config import CONF_DIR
 
 from .test_cli import run_train
 

@@ -11,8 +11,9 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from ganlab.config import CONF_DIR
 from ganlab.errors import ConfigError, DataError
-from ganlab.train import CONF_DIR, train
+from ganlab.train import train
 
 from .conftest import TINY, ComposeFn
 
@@ -32,8 +33,17 @@ NARROW = {
 }
 
 
-@pytest.mark.parametrize("loss", LOSSES)
-@pytest.mark.parametrize("model", MODELS)
+# Every model with the default loss and every loss with the MLP run in the fast suite (the
+# golden curves of tests/test_golden.py train one of each for 20 steps); the rest of the grid
+# is slow.
+GRID = [
+    pytest.param(model, loss, marks=() if loss == "ns" or model == "mlp" else pytest.mark.slow)
+    for model in MODELS
+    for loss in LOSSES
+]
+
+
+@pytest.mark.parametrize(("model", "loss"), GRID)
 def test_two_steps_for_every_model_and_loss(compose_cfg: ComposeFn, model: str, loss: str) -> None:
     cfg = compose_cfg(*TINY, f"model={model}", f"loss={loss}", *NARROW.get(model, []))
     summary = train(cfg)
@@ -87,17 +97,17 @@ def test_max_kimg_ends_the_run(compose_cfg: ComposeFn) -> None:
 def test_conditional_models_get_the_batch_labels(
     compose_cfg: ComposeFn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ganlab.train as train_module
+    import ganlab.build as build
 
     seen: list[torch.Tensor | None] = []
-    original = train_module.build_networks
+    original = build.build_networks
 
     def recording_build(*args: object, **kwargs: object):
         generator, discriminator = original(*args, **kwargs)
         discriminator.register_forward_pre_hook(lambda _m, inputs: seen.append(inputs[1]))
         return generator, discriminator
 
-    monkeypatch.setattr(train_module, "build_networks", recording_build)
+    monkeypatch.setattr(build, "build_networks", recording_build)
     cfg = compose_cfg(
         *TINY, "model=cdcgan", "model.generator.width=8", "model.discriminator.width=8"
     )

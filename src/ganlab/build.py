@@ -1,23 +1,29 @@
-"""Objects from the composed config: networks, the GAN module, callbacks, loggers.
+"""Objects from the composed config: the task's objective, its networks, the module.
 
 Shared by ``ganlab-train`` and the command-line tools that rebuild a run from its saved
-config, so both build exactly the same objects.
+config, so both build exactly the same objects. Nothing here knows a task by name: the task
+config names the objective and the module (``_target_``), and the objective completes the
+model's network factories with the data's shape and class count.
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from hydra.errors import InstantiationException
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from ganlab.config import CONF_DIR
 from ganlab.errors import ConfigError
 
 if TYPE_CHECKING:
     from torch import nn
 
     from ganlab.module import GANModule
+    from ganlab.objective import Objective
 
 
 def instantiate_field(node: DictConfig, field: str, **kwargs: Any) -> Any:
@@ -36,82 +42,159 @@ def instantiate_group(group: DictConfig, field: str) -> list[Any]:
     ]
 
 
+def task_config(cfg: DictConfig) -> DictConfig:
+    """The task node of ``cfg``; a run saved before tasks named their objective (or before
+    tasks existed: a generation run) gets the shipped task config of its task's name."""
+    task = cfg.get("task")
+    name = "generation" if task is None else task.get("name", "generation")
+    if task is not None and "objective" in task:
+        return task
+    shipped = sorted(p.stem for p in (CONF_DIR / "task").glob("*.yaml"))
+    if name not in shipped:
+        raise ConfigError(f"task.name: {name!r} is not one of {', '.join(shipped)}")
+    node = OmegaConf.load(CONF_DIR / "task" / f"{name}.yaml").task
+    if task is not None and "l1_weight" in task:
+        node.objective.l1_weight = task.l1_weight
+    upgraded = OmegaConf.merge(cfg, {"task": node})
+    return upgraded.task
+
+
+def _regularizers(group: DictConfig | None, field: str) -> dict[str, Any]:
+    """``{name: Regularizer(term, every)}`` of a penalty group; ``every`` is the scheduler's,
+    the rest builds the term."""
+    from ganlab.objective import Regularizer
+
+    found = {}
+    for name, node in (group or {}).items():
+        settings = OmegaConf.masked_copy(node, [k for k in node if k != "every"])
+        term = instantiate_field(settings, f"{field}.{name}")
+        found[name] = Regularizer(term, node.get("every", 1))
+    return found
+
+
+# Top-level config groups an objective may take as a constructor argument of the same name.
+TASK_INPUTS = ("corruption",)
+
+
+def build_objective(cfg: DictConfig) -> Objective:
+    """The task's objective with the loss, the penalties and their intervals, the augment
+    pipe at D's door, the phase schedule and the task inputs (``TASK_INPUTS``) of ``cfg``."""
+    task = task_config(cfg)
+    try:
+        objective_class = get_class(task.objective._target_)
+    except Exception as exc:
+        raise ConfigError(f"task.objective._target_: {exc}") from None
+    takes = inspect.signature(objective_class).parameters
+    inputs = {}
+    for name in TASK_INPUTS:
+        node = cfg.get(name)
+        if name in takes:
+            inputs[name] = None if node is None else instantiate_field(node, name)
+        elif node is not None:
+            raise ConfigError(
+                f"{name}: a {name} is set but task={task.name} takes none; "
+                "add task=restoration or remove it"
+            )
+    augment = cfg.get("augment")
+    phases = cfg.get("phases") or {}
+    factory = instantiate_field(task.objective, "task.objective", _partial_=True)
+    try:
+        return factory(
+            loss=instantiate_field(cfg.loss.adversarial, "loss.adversarial"),
+            augment=None if augment is None else instantiate_field(augment, "augment"),
+            penalties=_regularizers(cfg.loss.get("penalties"), "loss.penalties"),
+            g_penalties=_regularizers(cfg.loss.get("g_penalties"), "loss.g_penalties"),
+            n_critic=phases.get("n_critic", 1),
+            **inputs,
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _named(factory: Callable[..., nn.Module], field: str) -> Callable[..., nn.Module]:
+    """``factory`` whose construction errors name the config field that configured it."""
+
+    def build(**kwargs: Any) -> nn.Module:
+        try:
+            return factory(**kwargs)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{field}: {exc}") from None
+
+    return build
+
+
 def build_networks(
-    model_cfg: DictConfig,
+    cfg: DictConfig,
+    objective: Objective,
     shape: tuple[int, ...],
     num_classes: int,
     batch_size: int | None = None,
 ) -> tuple[nn.Module, nn.Module]:
-    """Generator and discriminator for this data shape, conditional when the model asks.
-
-    With ``model.pack`` > 1 (PacGAN) D is built for ``pack`` samples joined along features or
-    channels and wrapped to pack its input; ``batch_size`` (per process) must divide evenly.
-    """
-    from ganlab.nets.packing import PackedDiscriminator, packed_shape
-
-    if model_cfg.get("task", "generation") != "generation":
+    """G and D of ``cfg.model`` for this data, completed by the objective."""
+    model = cfg.model
+    task = task_config(cfg)
+    model_task = model.get("task", "generation")
+    if model_task != task.name:
         raise ConfigError(
-            f"model={model_cfg.name} restores images (task=restoration) and draws no samples "
-            "from noise; apply it with ganlab-restore"
+            f"model={model.name} is a {model_task} model but task={task.name}; pick a "
+            f"{task.name} model (or task={model_task})"
         )
-    if model_cfg.conditional and num_classes == 0:
+    generator = instantiate_field(model.generator, "model.generator", _partial_=True)
+    discriminator = instantiate_field(model.discriminator, "model.discriminator", _partial_=True)
+    try:
+        return objective.networks(
+            _named(generator, "model.generator"),
+            _named(discriminator, "model.discriminator"),
+            shape,
+            num_classes,
+            batch_size,
+            conditional=bool(model.get("conditional", False)),
+            pack=model.get("pack", 1),
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def check_metrics(cfg: DictConfig, objective: Objective) -> None:
+    """The metrics callback must be the one that measures this task's objective."""
+    metrics = cfg.get("metrics")
+    if metrics is None:
+        return
+    if "_target_" not in metrics:
         raise ConfigError(
-            "model.conditional is true but the dataset has no class labels: "
-            "pick a labelled dataset or an unconditional model."
+            "metrics: settings are given but no metrics were chosen; add metrics=domain, "
+            "metrics=inception or metrics=mixture (or remove the metrics.* settings)"
         )
-    pack = model_cfg.get("pack", 1)
-    if pack != 1:
-        _check_pack(pack, bool(model_cfg.conditional), batch_size)
-    classes = num_classes if model_cfg.conditional else 0
-    generator = instantiate_field(
-        model_cfg.generator, "model.generator", shape=shape, num_classes=classes
+    chosen = str(metrics._target_).rsplit(".", 1)[-1]
+    if chosen != objective.metrics_callback:
+        raise ConfigError(
+            f"metrics: {chosen} does not measure task={task_config(cfg).name}, whose "
+            f"objective is measured by {objective.metrics_callback}; pick the metrics of the "
+            "task (metrics=restoration for task=restoration, metrics=domain, inception or "
+            "mixture for generation)"
+        )
+
+
+def build_module(cfg: DictConfig, datamodule: Any) -> GANModule:
+    """The task's module (``task._target_``) with its objective, networks and optimizers."""
+    objective = build_objective(cfg)
+    check_metrics(cfg, objective)
+    generator, discriminator = build_networks(
+        cfg, objective, tuple(datamodule.shape), datamodule.num_classes, datamodule.batch_size
     )
-    discriminator = instantiate_field(
-        model_cfg.discriminator,
-        "model.discriminator",
-        shape=packed_shape(shape, pack),
-        num_classes=classes,
-    )
-    if pack != 1:
-        discriminator = PackedDiscriminator(discriminator, pack)
-    return generator, discriminator
-
-
-def _check_pack(pack: int, conditional: bool, batch_size: int | None) -> None:
-    if conditional:
-        raise ConfigError(
-            f"model.pack={pack}: packing needs an unconditional model (a pack of samples has "
-            "no single label); set model.pack=1 or pick an unconditional model."
-        )
-    if batch_size is not None and batch_size % pack:
-        raise ConfigError(
-            f"model.pack={pack}: data.batch_size={batch_size} is not divisible by it; D sees "
-            f"batch_size / pack packed inputs, so pick a batch size that is a multiple of {pack}."
-        )
-
-
-def training_arguments(cfg: DictConfig) -> dict[str, Any]:
-    """The loss, penalties, optimizers and loop settings of ``cfg``: the keyword arguments
-    every task's module (``GANModule`` and its subclasses) shares."""
-    penalties = {
-        name: instantiate_field(node, f"loss.penalties.{name}")
-        for name, node in cfg.loss.penalties.items()
-    }
+    task = task_config(cfg)
+    try:
+        module_class = get_class(task._target_)
+    except Exception as exc:
+        raise ConfigError(f"task._target_: {exc}") from None
     scheduler = cfg.optim.scheduler
-    return {
-        "loss": instantiate_field(cfg.loss.adversarial, "loss.adversarial"),
-        "penalties": penalties,
-        "g_optimizer": instantiate_field(cfg.optim.generator, "optim.generator"),
-        "d_optimizer": instantiate_field(cfg.optim.discriminator, "optim.discriminator"),
-        "scheduler": None if scheduler is None else instantiate_field(scheduler, "optim.scheduler"),
-        "n_critic": cfg.optim.n_critic,
-        "seed": cfg.seed,
+    return module_class(
+        generator=generator,
+        discriminator=discriminator,
+        objective=objective,
+        g_optimizer=instantiate_field(cfg.optim.generator, "optim.generator"),
+        d_optimizer=instantiate_field(cfg.optim.discriminator, "optim.discriminator"),
+        scheduler=None if scheduler is None else instantiate_field(scheduler, "optim.scheduler"),
+        seed=cfg.seed,
         **OmegaConf.to_container(cfg.gan, resolve=True),
-    }
-
-
-def build_module(cfg: DictConfig, generator: nn.Module, discriminator: nn.Module) -> GANModule:
-    """The GANModule with the loss, penalties, optimizers and loop settings of ``cfg``."""
-    from ganlab.module import GANModule
-
-    return GANModule(generator=generator, discriminator=discriminator, **training_arguments(cfg))
+    )

@@ -75,6 +75,10 @@ def check_resumable(path: Path, module: nn.Module) -> None:
             f"training loop (a weights-only export cannot resume training); {hint}"
         )
     missing = missing_training_keys(payload)
+    streams = payload.get("ganlab_rng")
+    if isinstance(streams, dict):
+        wanted = getattr(module, "rng_streams", ())
+        missing += [f"ganlab_rng.{name}" for name in wanted if name not in streams]
     if missing:
         raise ConfigError(
             f"{path} was written by an older version of ganlab: it lacks {', '.join(missing)}, "

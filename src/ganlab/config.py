@@ -8,13 +8,23 @@ failure is a ``ConfigError`` naming the full dotted path and how to fix it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from ganlab.errors import ConfigError
+
+# The Hydra config tree that ganlab-train and the tools compose.
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+
+# Keys that moved, and where they live now: an old key gets one message naming its place.
+MOVED = {
+    "optim.n_critic": "phases.n_critic",
+    "task.l1_weight": "task.objective.l1_weight",
+}
 
 
 def _is_number(value: Any) -> bool:
@@ -64,6 +74,7 @@ RULES: dict[str, tuple[Callable[[Any], bool], str, bool]] = {
     "momentum": (_non_negative, "a number >= 0", False),
     "weight_decay": (_non_negative, "a number >= 0", False),
     "n_critic": (_positive_int, "an integer >= 1", False),
+    "every": (_positive_int, "an integer >= 1 (1: every step; k: every k steps, value x k)", False),
     "batch_size": (_positive_int, "an integer >= 1", False),
     "resolution": (_positive_int, "an integer >= 1", False),
     "z_dim": (_positive_int, "an integer >= 1", False),
@@ -124,8 +135,27 @@ _RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=,-]{0,127}")
 _HINT = "Check the value on the command line or in the config file that sets it."
 
 
+def _moved(key: str, value: Any = None) -> ConfigError:
+    setting = "" if value is None else f"={value}"
+    return ConfigError(
+        f"{key}: this setting moved to {MOVED[key]}; write {MOVED[key]}{setting} instead"
+    )
+
+
+def check_moved_overrides(overrides: Sequence[str]) -> None:
+    """Refuse command-line overrides of moved keys before Hydra composes (it would only say
+    the key is unknown)."""
+    for override in overrides:
+        key, _, value = override.lstrip("+~").partition("=")
+        if key in MOVED:
+            raise _moved(key, value or None)
+
+
 def validate(cfg: DictConfig) -> None:
     """Raise ``ConfigError`` for the first field that breaks a rule."""
+    for key in MOVED:
+        if OmegaConf.select(cfg, key, default=None, throw_on_missing=False) is not None:
+            raise _moved(key, OmegaConf.select(cfg, key))
     for key, path, value in _walk(cfg, ""):
         if key not in RULES:
             continue

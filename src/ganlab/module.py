@@ -1,15 +1,18 @@
-"""GANModule: the alternating discriminator / generator updates, EMA and sampling.
+"""GANModule: the Lightning shell around an objective's phases.
 
-One ``training_step`` is one discriminator update on one real batch; every ``n_critic``
-discriminator updates are followed by one generator update. Progress is counted in
-``d_step``, ``g_step`` and ``kimg`` (real images shown, summed over ranks), never in
-Lightning's ``global_step``, which counts both optimizers.
+One ``training_step`` is one D step on one real batch: the D phases due at this step, then,
+every ``n_critic`` D steps, the G phases due. What each phase computes is the objective's
+(``ganlab.objective``, plain PyTorch); the shell keeps what is Lightning's: the counters,
+the RNG streams, the EMA of G, checkpoint state, logging, and the optimizer steps with the
+DDP gradient reduction. Progress is counted in ``d_step``, ``g_step`` and ``kimg`` (real
+images shown, summed over ranks), never in Lightning's ``global_step``, which counts both
+optimizers.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 import lightning.pytorch as pl
@@ -18,7 +21,7 @@ from torch import Tensor, nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
-from ganlab.losses import AdversarialLoss
+from ganlab.objective import Batch, Draws, Objective, Phase
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 SchedulerFactory = Callable[[Optimizer], LRScheduler]
@@ -35,8 +38,8 @@ def grad_norm(module: nn.Module) -> float:
 class GANModule(pl.LightningModule):
     """Trains a generator against a discriminator with manual optimization.
 
-    The networks, the loss, the penalties and the optimizer factories are built outside
-    (by ``ganlab.train`` from the Hydra config), so this class knows no dataset and no
+    The networks, the objective and the optimizer factories are built outside (by
+    ``ganlab.build`` from the Hydra config), so this class knows no dataset, no task and no
     config system and can be used with plain PyTorch objects.
     """
 
@@ -45,10 +48,9 @@ class GANModule(pl.LightningModule):
     NOT_HYPERPARAMETERS: ClassVar[tuple[str, ...]] = (
         "generator",
         "discriminator",
-        "loss",
+        "objective",
         "g_optimizer",
         "d_optimizer",
-        "penalties",
         "scheduler",
     )
 
@@ -56,12 +58,10 @@ class GANModule(pl.LightningModule):
         self,
         generator: nn.Module,
         discriminator: nn.Module,
-        loss: AdversarialLoss,
+        objective: Objective,
         g_optimizer: OptimizerFactory,
         d_optimizer: OptimizerFactory,
-        penalties: Mapping[str, Callable[..., Tensor]] | None = None,
         scheduler: SchedulerFactory | None = None,
-        n_critic: int = 1,
         ema_decay: float = 0.0,
         grad_clip: float | None = None,
         alpha: float = 0.5,
@@ -74,8 +74,6 @@ class GANModule(pl.LightningModule):
         compile: bool = False,
     ) -> None:
         super().__init__()
-        if n_critic < 1:
-            raise ValueError(f"n_critic must be >= 1, got {n_critic}")
         if latent not in LATENTS:
             raise ValueError(f"latent must be one of {LATENTS}, got {latent!r}")
         self.automatic_optimization = False
@@ -83,12 +81,13 @@ class GANModule(pl.LightningModule):
         self.generator = generator
         self.discriminator = discriminator
         self.generator_ema = self._make_ema(generator) if ema_decay > 0 else None
-        self.loss = loss
-        self.penalties = dict(penalties or {})
+        self.objective = objective
+        # A submodule, so an augment's state (ADA's p) is in checkpoints and moves with .to().
+        self.augment = objective.augment
+        objective.bind(generator, discriminator)
         self._g_optimizer = g_optimizer
         self._d_optimizer = d_optimizer
         self._scheduler = scheduler
-        self.n_critic = n_critic
         self.ema_decay = ema_decay
         self.grad_clip = grad_clip
         self.alpha = alpha
@@ -99,10 +98,9 @@ class GANModule(pl.LightningModule):
         self.seed = seed
         self.channels_last = channels_last
         self.compile = compile
-        # What the training step calls: the networks themselves, or compiled wrappers that
-        # share their parameters (kept out of the module tree, so checkpoints do not change).
-        self._forward: dict[str, Callable[..., Tensor]] = {"g": generator, "d": discriminator}
-        self._latent_rng: torch.Generator | None = None
+        # Seeded random streams: G's latents and each the objective names (corruptions).
+        self.rng_streams = ("latent", *objective.rng_streams)
+        self._rngs: dict[str, torch.Generator] = {}
         self.d_step = 0
         self.g_step = 0
         self.images_seen = 0
@@ -149,17 +147,18 @@ class GANModule(pl.LightningModule):
         return z.to(self.device)
 
     def on_fit_start(self) -> None:
-        if self._latent_rng is None:
-            self._latent_rng = torch.Generator(device=self.device).manual_seed(self.seed)
+        for name in self.rng_streams:
+            if name not in self._rngs:
+                self._rngs[name] = torch.Generator(device=self.device).manual_seed(self.seed)
         if self.channels_last:
             for net in (self.generator, self.discriminator, self.generator_ema):
                 if net is not None:
                     net.to(memory_format=torch.channels_last)
         if self.compile:
-            self._forward = {
-                "g": torch.compile(self.generator),
-                "d": torch.compile(self.discriminator),
-            }
+            # Compiled wrappers share the networks' parameters and stay out of the module
+            # tree, so checkpoints do not change.
+            compiled = (torch.compile(self.generator), torch.compile(self.discriminator))
+            self.objective.bind(self.generator, self.discriminator, compiled)
 
     def _real_batch(self, x: Tensor) -> Tensor:
         """The real images in the networks' memory format."""
@@ -177,8 +176,8 @@ class GANModule(pl.LightningModule):
         """
         world = self.trainer.world_size
         if world == 1:
-            return self.sample_latent(batch_size, self._latent_rng)
-        z = self.sample_latent(batch_size * world, self._latent_rng)
+            return self.sample_latent(batch_size, self._rngs["latent"])
+        z = self.sample_latent(batch_size * world, self._rngs["latent"])
         rank = self.trainer.global_rank
         return z[rank * batch_size : (rank + 1) * batch_size]
 
@@ -205,18 +204,19 @@ class GANModule(pl.LightningModule):
     # ----------------------------------------------------------------- training
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        """One D update, and every ``n_critic``-th step one G update; the counters, schedules,
-        EMA and logging around them are shared by every task, which overrides only the
-        three hooks below."""
+        """The D phases due at this D step, and every ``n_critic``-th step the G phases due;
+        then the counters, schedules, EMA and logging, the same for every objective."""
         real = self._real_batch(batch[0])
-        condition = self._condition(real, batch[1])
-        will_g_step = (self.d_step + 1) % self.n_critic == 0
+        step = self.objective.prepare(real, batch[1], self._draws())
+        will_g_step = (self.d_step + 1) % self.objective.n_critic == 0
         will_log = will_g_step and (self.g_step + 1) % self.log_every == 0
-        real_logits = self._discriminator_step(real, condition, will_log)
+        for phase in self.objective.due("D", self.d_step):
+            self._run_phase(phase, step, will_log)
         self.d_step += 1
         self.images_seen += real.shape[0] * self.trainer.world_size
         if will_g_step:
-            self._generator_step(real, condition, real_logits, will_log)
+            for phase in self.objective.due("G", self.g_step):
+                self._run_phase(phase, step, will_log)
             self.g_step += 1
             self._step_schedulers()
             if self.generator_ema is not None:
@@ -226,62 +226,34 @@ class GANModule(pl.LightningModule):
         if self.training_done:
             self.trainer.should_stop = True
 
-    def _condition(self, real: Tensor, labels: Tensor) -> Any:
-        """What G and D see besides noise and images: the labels of a conditional model."""
-        return labels if self.generator.num_classes > 0 else None
+    def _draws(self) -> Draws:
+        return Draws(
+            latent=self.batch_latent,
+            rngs=self._rngs,
+            world_size=self.trainer.world_size,
+            rank=self.trainer.global_rank,
+        )
 
-    def _discriminator_step(self, real: Tensor, condition: Any, record_norm: bool) -> Tensor:
-        with torch.no_grad():
-            fake = self._forward["g"](self.batch_latent(real.shape[0]), condition)
-        return self.update_discriminator(real, fake, condition, record_norm)
-
-    def _generator_step(
-        self, real: Tensor, condition: Any, real_logits: Tensor, record_norm: bool
-    ) -> None:
-        self.toggle_optimizer(self.optimizers()[0])
-        fake = self._forward["g"](self.batch_latent(real.shape[0]), condition)
-        g_loss = self.loss.g_loss(self._forward["d"](fake, condition), real_logits)
-        self.apply_update("g", g_loss, record_norm)
-        self._last["loss/g"] = g_loss.detach()
-
-    def update_discriminator(
-        self, real: Tensor, fake: Tensor, condition: Tensor | None, record_norm: bool
-    ) -> Tensor:
-        """One D update on ``real`` against detached ``fake``, both seen with ``condition``
-        (labels, or a restoration's corrupted input); returns the real logits, detached."""
-        self.toggle_optimizer(self.optimizers()[1])
-        real_logits = self._forward["d"](real, condition)
-        fake_logits = self._forward["d"](fake, condition)
-        d_loss = self.loss.d_loss(real_logits, fake_logits)
-        total = d_loss
-        for name, penalty in self.penalties.items():
-            value = penalty(self.discriminator, real, fake, condition)
-            self._last[f"penalty/{name}"] = value.detach()
-            total = total + value
-        self.apply_update("d", total, record_norm)
-        self._last["loss/d"] = d_loss.detach()
-        self._last["logits/real"] = real_logits.detach().mean()
-        self._last["logits/fake"] = fake_logits.detach().mean()
-        return real_logits.detach()
-
-    def apply_update(self, which: str, loss: Tensor, record_norm: bool) -> None:
-        """Backward ``loss``, average over ranks, clip and step network ``which`` ("g" or "d"),
-        whose optimizer the caller toggled before computing ``loss``; then untoggle it."""
+    def _run_phase(self, phase: Phase, step: Batch, record_norm: bool) -> None:
+        """One optimizer step of the phase's network: the only place that toggles an
+        optimizer, backpropagates, averages over ranks, clips and steps."""
         opt_g, opt_d = self.optimizers()
-        opt, net = (opt_g, self.generator) if which == "g" else (opt_d, self.discriminator)
+        opt, net = (opt_d, self.discriminator) if phase.network == "D" else (opt_g, self.generator)
+        self.toggle_optimizer(opt)
+        loss, logs = self.objective.phase_loss(phase, step)
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         self._reduce_gradients(net)
         if record_norm:
-            self._grad_norms[f"grad_norm/{which}"] = grad_norm(net)
+            self._grad_norms[f"grad_norm/{phase.name.lower()}"] = grad_norm(net)
         if self.grad_clip is not None:
             self.clip_gradients(
                 opt, gradient_clip_val=self.grad_clip, gradient_clip_algorithm="norm"
             )
         opt.step()
-        if which == "d":
-            self.loss.after_d_step(self.discriminator)
+        self.objective.after_step(phase, self.discriminator)
         self.untoggle_optimizer(opt)
+        self._last.update(logs)
 
     def _reduce_gradients(self, net: nn.Module) -> None:
         """Average one network's gradients over ranks in a single all-reduce (no-op alone)."""
@@ -355,7 +327,7 @@ class GANModule(pl.LightningModule):
             "images_seen": self.images_seen,
         }
         checkpoint["ganlab_rng"] = {
-            "latent": self._latent_rng.get_state(),
+            **{name: self._rngs[name].get_state() for name in self.rng_streams},
             "torch": torch.get_rng_state(),
             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
         }
@@ -366,8 +338,9 @@ class GANModule(pl.LightningModule):
         self.g_step = int(counters["g_step"])
         self.images_seen = int(counters["images_seen"])
         rng = checkpoint["ganlab_rng"]
-        self._latent_rng = torch.Generator(device=self.device)
-        self._latent_rng.set_state(rng["latent"])
+        for name in self.rng_streams:
+            self._rngs[name] = torch.Generator(device=self.device)
+            self._rngs[name].set_state(rng[name])
         # The global streams drive dropout and penalty interpolation; restoring them makes a
         # resumed run take the same random draws as one that was never stopped.
         torch.set_rng_state(rng["torch"])

@@ -24,6 +24,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from ganlab.errors import ConfigError, DataError
+from ganlab.metrics.registry import get_metric, metric_of_key, short_key
 from ganlab.summary import write_json
 
 CHECKS = ("within", "at_least", "at_most")
@@ -265,8 +266,8 @@ def _entry(where: str, label: str, entry: Any) -> Expected:
     metric = entry.get("metric")
     if not isinstance(metric, str) or not metric:
         raise ConfigError(
-            f"{field}.metric: expected a key of summary.json's metrics (e.g. metrics/fid), "
-            f"got {metric!r}"
+            f"{field}.metric: expected a key of summary.json's metrics (e.g. "
+            f"{get_metric('fid').key}), got {metric!r}"
         )
     for key in ("paper", "paper_spread"):
         if entry.get(key) is not None and not _is_number(entry[key]):
@@ -490,6 +491,14 @@ def history_curves(
     return curves
 
 
+def metric_label(key: str) -> str:
+    """A key as plot titles and plans show it, with its registered direction when it is a
+    metric's headline: ``fid (lower is better)``; other keys (losses, spreads) bare."""
+    spec = metric_of_key(key)
+    label = short_key(key)
+    return label if spec is None else f"{label} ({spec.direction} is better)"
+
+
 def plot_curves(curves: Mapping[str, list[dict[str, Any]]], title: str, path: Path) -> None:
     """One panel per metric: its value against kimg, one line per seed."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -503,7 +512,7 @@ def plot_curves(curves: Mapping[str, list[dict[str, Any]]], title: str, path: Pa
             kimg, value = zip(*line["points"], strict=True)
             axes.plot(kimg, value, marker=".", label=f"seed {line['seed']}")
         axes.set_xlabel("kimg")
-        axes.set_title(key.removeprefix("metrics/"))
+        axes.set_title(metric_label(key))
         axes.grid(alpha=0.3)
         axes.legend(fontsize="small")
     figure.suptitle(title)

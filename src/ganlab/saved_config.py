@@ -25,6 +25,8 @@ from ganlab.errors import ConfigError
 PACKAGES = (
     "ganlab.nets.",
     "ganlab.losses.",
+    "ganlab.objective.",
+    "ganlab.augment.",
     "ganlab.data.",
     "ganlab.restoration.",
     "ganlab.callbacks.",
@@ -33,9 +35,10 @@ PACKAGES = (
     "torch.optim.",
     "lightning.pytorch.loggers.",
 )
-EXACT = ("lightning.pytorch.Trainer",)
+EXACT = ("lightning.pytorch.Trainer", "ganlab.module.GANModule")
 WHAT = (
-    "ganlab's nets, losses, data modules, corruptions, callbacks, loggers and strategy, "
+    "ganlab's nets, losses, objectives, augments, data modules, corruptions, callbacks, "
+    "loggers, module and strategy, "
     "Lightning's Trainer and loggers, and torch's optimizers and schedulers"
 )
 

@@ -1,7 +1,8 @@
 """Hydra entry point: compose -> validate -> instantiate -> fit -> summary.json.
 
-No training logic lives here: ``GANModule`` holds the G/D loop, callbacks hold the
-schedules. This file only turns the composed config into objects and reports.
+No training logic lives here: the task's objective holds the phases, ``GANModule`` drives
+them, callbacks hold the schedules. This file only turns the composed config into objects
+and reports.
 """
 
 from __future__ import annotations
@@ -25,16 +26,13 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from ganlab.build import build_module, build_networks, instantiate_field, instantiate_group
+from ganlab.build import build_module, instantiate_field, instantiate_group
 from ganlab.checkpoints import check_resumable
-from ganlab.config import validate
+from ganlab.config import CONF_DIR, check_moved_overrides, validate
 from ganlab.errors import ConfigError, GanlabError
 from ganlab.redaction import redact, redact_overrides, redact_text
-from ganlab.restoration.build import build_restoration_module, check_task, task_name
 from ganlab.run_folder import discard_if_created, is_locked, run_folder_lock
 from ganlab.summary import command_line, versions, write_json
-
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
 # A deprecation warning inside Lightning says nothing about the run.
 warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)")
@@ -139,14 +137,7 @@ def _train(cfg: DictConfig, held: ExitStack) -> dict[str, Any]:
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
 
     datamodule = instantiate_field(cfg.data, "data")
-    check_task(cfg)
-    if task_name(cfg) == "restoration":
-        module = build_restoration_module(cfg, tuple(datamodule.shape))
-    else:
-        generator, discriminator = build_networks(
-            cfg.model, tuple(datamodule.shape), datamodule.num_classes, datamodule.batch_size
-        )
-        module = build_module(cfg, generator, discriminator)
+    module = build_module(cfg, datamodule)
     checkpoint = find_checkpoint(cfg, run_dir)
     if checkpoint is not None:
         check_resumable(checkpoint, module)
@@ -156,11 +147,6 @@ def _train(cfg: DictConfig, held: ExitStack) -> dict[str, Any]:
     loggers = instantiate_group(cfg.logger, "logger")
     callbacks = instantiate_group(cfg.callbacks, "callbacks")
     metrics_cfg = cfg.get("metrics")
-    if metrics_cfg is not None and "_target_" not in metrics_cfg:
-        raise ConfigError(
-            "metrics: settings are given but no metrics were chosen; add metrics=domain, "
-            "metrics=inception or metrics=mixture (or remove the metrics.* settings)"
-        )
     metrics = None if metrics_cfg is None else instantiate_field(metrics_cfg, "metrics")
     if metrics is not None:
         metrics.check(datamodule)
@@ -238,9 +224,19 @@ def _choice(group: str) -> str | None:
     return HydraConfig.get().runtime.choices.get(group)
 
 
+def main() -> None:
+    """``ganlab-train``: an override of a moved key is named before Hydra composes."""
+    try:
+        check_moved_overrides(sys.argv[1:])
+    except ConfigError as exc:
+        print(f"ganlab-train: error: {redact_text(str(exc))}", file=sys.stderr)
+        sys.exit(2)
+    _main()
+
+
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
-def main(cfg: DictConfig) -> float | None:
-    """``ganlab-train``: train from the composed config; bad input exits 2 with one message.
+def _main(cfg: DictConfig) -> float | None:
+    """Train from the composed config; bad input exits 2 with one message.
 
     Returns ``optimized_metric`` from the run's final values, for sweepers such as Optuna.
     """

@@ -176,6 +176,21 @@ def test_sort_by_any_column(runs_with_fid: Path, capsys, key: str, order: list[s
     assert [r["run"] for r in table(capsys.readouterr().out)] == order
 
 
+def test_logged_registered_metrics_get_columns_in_their_direction(runs: Path, capsys) -> None:
+    """Restoration runs log PSNR (higher is better): its columns appear, best first."""
+    for job, psnr in (("0", 21.5), ("1", 24.0)):
+        summary = json.loads((runs / job / "summary.json").read_text())
+        summary["metrics"] = {"final": {"metrics/psnr": psnr}, "best": {"metrics/psnr": psnr}}
+        (runs / job / "summary.json").write_text(json.dumps(summary))
+    assert compare.main([str(runs), "--sort", "psnr"]) == 0
+    rows = table(capsys.readouterr().out)
+    assert list(rows[0]) == ["run", "loss", *HEADER[:6], "psnr", "psnr_best", *HEADER[6:]]
+    assert [(r["run"], r["psnr"], r["psnr_best"]) for r in rows] == [
+        ("1", "24", "24"),
+        ("0", "21.5", "21.5"),
+    ]
+
+
 def test_missing_path_exits_2_naming_it(tmp_path: Path) -> None:
     missing = tmp_path / "no_such_outputs"
     proc = subprocess.run(

@@ -11,7 +11,8 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
-from ganlab.cli.train_evaluator import CONF_DIR, train_evaluator
+from ganlab.cli.train_evaluator import train_evaluator
+from ganlab.config import CONF_DIR
 from ganlab.errors import MetricsError
 from ganlab.metrics import DomainFeatures
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ganlab.build import build_networks
+from ganlab.build import build_networks, build_objective
 from ganlab.errors import ConfigError
 from ganlab.nets import DCGANDiscriminator, MLPDiscriminator
 from ganlab.nets.packing import PackedDiscriminator, packed_shape
@@ -51,18 +51,18 @@ def test_batch_not_divisible_by_pack_is_refused_in_forward() -> None:
 
 def test_build_networks_packs_d_and_checks_batch_and_conditioning(compose_cfg: ComposeFn) -> None:
     cfg = compose_cfg("model=mlp_2d", "data=ring8", "model.pack=2")
-    generator, discriminator = build_networks(cfg.model, (2,), 0, batch_size=100)
+    generator, discriminator = build_networks(cfg, build_objective(cfg), (2,), 0, batch_size=100)
     assert isinstance(discriminator, PackedDiscriminator) and discriminator.pack == 2
     assert discriminator.inner.body[0].in_features == 4
     assert generator(torch.randn(8, 2)).shape == (8, 2)
     assert discriminator(torch.randn(8, 2)).shape == (4,)
     with pytest.raises(ConfigError, match=r"model.pack=2: data.batch_size=99"):
-        build_networks(cfg.model, (2,), 0, batch_size=99)
+        build_networks(cfg, build_objective(cfg), (2,), 0, batch_size=99)
     conditional = compose_cfg("model=cgan_mlp", "model.pack=2")
     with pytest.raises(ConfigError, match="unconditional"):
-        build_networks(conditional.model, (1, 28, 28), 10, batch_size=64)
+        build_networks(conditional, build_objective(conditional), (1, 28, 28), 10, batch_size=64)
     plain = compose_cfg("model=mlp_2d", "data=ring8")
-    _, unpacked = build_networks(plain.model, (2,), 0, batch_size=100)
+    _, unpacked = build_networks(plain, build_objective(plain), (2,), 0, batch_size=100)
     assert isinstance(unpacked, MLPDiscriminator)
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from omegaconf import OmegaConf
 
+from ganlab.build import build_networks, build_objective
 from ganlab.nets import PatchGANDiscriminator, UNetGenerator
 from ganlab.nets.patchgan import receptive_field
-from ganlab.restoration.build import build_corruption, build_restoration_networks
-from ganlab.train import CONF_DIR
+
+from ..conftest import ComposeFn
 
 SIZES = [28, 32, 64, 128]
 
@@ -97,15 +97,14 @@ def test_patchgan_needs_the_condition_and_room_for_a_patch() -> None:
 
 
 @pytest.mark.parametrize("corruption", ["mask", "noise", "downsample"])
-def test_pix2pix_config_builds_nets_for_each_corruption(corruption: str) -> None:
-    conf = CONF_DIR / "model" / "pix2pix.yaml"
-    model = OmegaConf.load(conf)
-    cfg = OmegaConf.create(
-        {"corruption": OmegaConf.load(CONF_DIR / "corruption" / f"{corruption}.yaml")}
-    )
+def test_pix2pix_config_builds_nets_for_each_corruption(
+    compose_cfg: ComposeFn, corruption: str
+) -> None:
+    cfg = compose_cfg("task=restoration", f"corruption={corruption}")
     shape = (1, 28, 28)
-    fix = build_corruption(cfg, shape)
-    g, d = build_restoration_networks(model, shape, fix)
+    objective = build_objective(cfg)
+    g, d = build_networks(cfg, objective, shape, 0)
+    fix = objective.corruption
     clean = torch.rand(2, *shape) * 2 - 1
     corrupted = fix(clean, torch.Generator().manual_seed(0))
     out = g(corrupted.network_input)

@@ -12,8 +12,9 @@ import pytest
 import torch
 from PIL import Image
 
+from ganlab.config import CONF_DIR
 from ganlab.errors import ConfigError
-from ganlab.train import CONF_DIR, train
+from ganlab.train import train
 
 from ..conftest import TINY, ComposeFn, install_evaluator
 
@@ -64,17 +65,17 @@ def test_every_adversarial_loss_trains_with_patch_logits(compose_cfg: ComposeFn,
 def test_the_discriminator_sees_the_input_beside_the_image(
     compose_cfg: ComposeFn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ganlab.restoration.build as build
+    import ganlab.build as build
 
     seen: list[tuple[torch.Tensor, torch.Tensor]] = []
-    original = build.build_restoration_networks
+    original = build.build_networks
 
     def recording(*args: object, **kwargs: object):
         generator, discriminator = original(*args, **kwargs)
         discriminator.register_forward_pre_hook(lambda _m, inputs: seen.append(inputs))
         return generator, discriminator
 
-    monkeypatch.setattr(build, "build_restoration_networks", recording)
+    monkeypatch.setattr(build, "build_networks", recording)
     train(compose_cfg(*TINY, *SMALL, "corruption=mask", "gan.max_g_steps=1"))
     assert len(seen) == 3  # real and fake in the D step, fake in the G step
     (real, condition), (fake, same) = seen[0], seen[1]
@@ -84,7 +85,9 @@ def test_the_discriminator_sees_the_input_beside_the_image(
 
 
 def test_l1_weight_zero_leaves_only_the_adversarial_term(compose_cfg: ComposeFn) -> None:
-    final = train(compose_cfg(*TINY, *SMALL, "corruption=noise", "task.l1_weight=0"))["final"]
+    final = train(compose_cfg(*TINY, *SMALL, "corruption=noise", "task.objective.l1_weight=0"))[
+        "final"
+    ]
     assert final["loss/g_total"] == pytest.approx(final["loss/g"])
 
 
@@ -159,7 +162,7 @@ def test_metrics_and_baselines_land_in_the_summary(
             r"^corruption: .*fraction",
         ),
         (["task=restoration", "corruption=noise", "metrics=domain"], r"^metrics: .*restoration"),
-        (["metrics=restoration"], r"metrics=restoration measures restorations"),
+        (["metrics=restoration"], r"^metrics: RestorationMetrics does not measure task=generation"),
     ],
 )
 def test_mismatched_settings_are_config_errors(
@@ -172,7 +175,7 @@ def test_mismatched_settings_are_config_errors(
 @pytest.mark.parametrize(
     ("override", "field"),
     [
-        ("task.l1_weight=-1", "task.l1_weight"),
+        ("task.objective.l1_weight=-1", "task.objective.l1_weight"),
         ("model.generator.depth=0", "model.generator.depth"),
         ("model.discriminator.n_layers=0", "model.discriminator.n_layers"),
         ("corruption.sigma=0", "corruption.sigma"),

@@ -1,8 +1,10 @@
-"""FID / IS / KID / precision-recall (or 2D mode metrics) on a G-step schedule, DDP-correct."""
+"""The registered sample-quality metrics (FID, IS, KID, precision/recall by default; 2D mode
+metrics for mixtures) on a G-step schedule, DDP-correct."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +21,20 @@ from ganlab.data.identity import (
     train_evaluator_command,
 )
 from ganlab.errors import ConfigError
-from ganlab.evaluation import EvalSettings, generate_chunks, image_metrics, point_metrics
-from ganlab.metrics import DomainFeatures, InceptionFeatures, cached_features, extract
+from ganlab.metrics import DomainFeatures, FeatureExtractor, cached_features, extract
+from ganlab.metrics.evaluation import EvalSettings, generate_chunks
+from ganlab.metrics.registry import (
+    METRICS,
+    ExtractorSpec,
+    Inputs,
+    MetricSpec,
+    choose_extractor,
+    choose_metrics,
+    choose_monitor,
+    compute_metrics,
+    extractor_names,
+)
 from ganlab.module import GANModule
-
-FEATURES = ("domain", "inception", "mixture")
 
 
 def load_extractor(
@@ -32,23 +43,25 @@ def load_extractor(
     evaluator: str | None = "auto",
     evaluator_dir: str = "outputs/evaluators",
     inception_weights: str | None = None,
-) -> DomainFeatures | InceptionFeatures | None:
-    """The feature extractor ``features`` names (None for 2D mixtures, which need none).
+) -> FeatureExtractor | None:
+    """The registered feature extractor ``features`` names (None for 2D points, which need none).
 
-    A domain evaluator is ``evaluator``, or with ``auto`` the data's own file in
-    ``evaluator_dir``; either way it must have been trained on exactly this data.
+    An extractor of the data's own (``domain``) is ``evaluator``, or with ``auto`` the data's
+    own file in ``evaluator_dir``; either way it must have been trained on exactly this data.
     """
-    if features not in FEATURES:
-        raise ConfigError(f"metrics.features: {features!r} is not one of {', '.join(FEATURES)}")
-    if features == "domain":
-        return load_domain_evaluator(datamodule, evaluator, evaluator_dir)
-    if features == "inception":
-        return InceptionFeatures(weights_path=inception_weights)
-    return None
+    spec = choose_extractor(features, "metrics.features")
+    if spec.load is None:
+        return None
+    if spec.own_data:
+        return load_domain_evaluator(datamodule, evaluator, evaluator_dir, spec.load)
+    return spec.load(inception_weights)
 
 
 def load_domain_evaluator(
-    datamodule: Any, evaluator: str | None, evaluator_dir: str
+    datamodule: Any,
+    evaluator: str | None,
+    evaluator_dir: str,
+    load: Callable[[str], Any] = DomainFeatures,
 ) -> DomainFeatures:
     """The domain evaluator for ``datamodule``, refused when trained on other images."""
     auto = evaluator in (None, "auto")
@@ -59,21 +72,37 @@ def load_domain_evaluator(
             f"metrics.evaluator: no evaluator at {path}; train it with `{retrain}` (or "
             "`make evaluator DATA=<data>`), or pick metrics.features=inception"
         )
-    extractor = DomainFeatures(path)
+    extractor = load(str(path))
     record = evaluator_record(datamodule)
     extractor.check_data(record["data_identity"], record["test_images"], retrain)
     return extractor
 
 
+def check_needs(chosen: Sequence[MetricSpec], provides: frozenset[str], features: str) -> None:
+    """Refuse a metric that needs what ``features`` cannot give (FID of 2D points, say)."""
+    for spec in chosen:
+        missing = sorted(spec.needs - provides)
+        if missing:
+            fitting = [name for name, m in METRICS.items() if m.needs <= provides]
+            raise ConfigError(
+                f"metrics.compute: {spec.name} needs {', '.join(missing)}, which "
+                f"metrics.features={features} does not give; with {features} choose from "
+                f"{', '.join(fitting)}"
+            )
+
+
 class SampleMetrics(GStepCallback):
     """Every ``every_g_steps`` G steps and at the end, measures ``num_samples`` samples.
 
+    ``compute`` names the registered metrics to measure (default: the extractor's own list,
+    for ``domain`` and ``inception`` FID, IS, KID and precision/recall) and ``monitor`` the
+    one ``best.ckpt`` follows, in that metric's direction (None: no best.ckpt).
     Samples come from the EMA generator when enabled, in eval mode, from RNGs of their own
     (the training RNG streams are never touched). Ranks draw every N-th chunk and the
     features are gathered, so N processes give the numbers of one. Real-data features are
     cached on disk, keyed by the data's identity and a hash of the real images used, the
     split, the extractor and its weights' hash, and the sample count.
-    Values go to every logger (step = G step); ``best.ckpt`` keeps the lowest FID.
+    Values go to every logger (step = G step).
     """
 
     schedule_key = "done_at"
@@ -94,9 +123,17 @@ class SampleMetrics(GStepCallback):
         pr_k: int = 3,
         cache_dir: str = "outputs/cache",
         checkpoint_dir: str | None = None,
+        compute: Sequence[str] | None = None,
+        monitor: str | None = "fid",
     ) -> None:
         super().__init__(every_g_steps)
         self.features = features
+        self.extractor_spec: ExtractorSpec = choose_extractor(features, "metrics.features")
+        self.chosen = choose_metrics(
+            self.extractor_spec.defaults if compute is None else compute, "metrics.compute"
+        )
+        check_needs(self.chosen, self.extractor_spec.provides, features)
+        self.monitor = choose_monitor(monitor, self.chosen, "metrics.monitor")
         self.evaluator = evaluator
         self.inception_weights = inception_weights
         self.real_split = real_split
@@ -111,7 +148,7 @@ class SampleMetrics(GStepCallback):
         self.cache_dir = Path(cache_dir)
         self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
         self.evaluator_dir = evaluator_dir
-        self.extractor: DomainFeatures | InceptionFeatures | None = None
+        self.extractor: FeatureExtractor | None = None
         self.final: dict[str, float] = {}
         self.best: dict[str, float] = {}
         self.history: list[dict[str, float]] = []
@@ -120,10 +157,11 @@ class SampleMetrics(GStepCallback):
     def check(self, datamodule: pl.LightningDataModule) -> None:
         """Load the extractor and check it suits the data, before any training starts."""
         points = len(datamodule.shape) == 1
-        if points != (self.features == "mixture"):
+        if points != (self.extractor_spec.data == "points"):
             raise ConfigError(
                 f"metrics.features={self.features} does not fit data {datamodule.name}: use "
-                "mixture for 2D points and domain or inception for images"
+                f"{' or '.join(extractor_names('points'))} for 2D points and "
+                f"{' or '.join(extractor_names('images'))} for images"
             )
         # Building a network draws its initial weights from the global RNG, which training
         # uses too (dropout, penalties): fork it, so measuring never changes the run.
@@ -137,7 +175,7 @@ class SampleMetrics(GStepCallback):
             )
 
     def setup(self, trainer: pl.Trainer, pl_module: GANModule, stage: str) -> None:
-        if self.extractor is None and self.features != "mixture":
+        if self.extractor is None and self.extractor_spec.load is not None:
             self.check(trainer.datamodule)
         if self.extractor is not None:
             self.extractor.to(pl_module.device)
@@ -181,15 +219,22 @@ class SampleMetrics(GStepCallback):
         return {chunk: value for part in gathered for chunk, value in part.items()}
 
     def compute(self, datamodule: Any, parts: list[tuple[torch.Tensor, ...]]) -> dict[str, float]:
-        """Metrics of gathered chunks (features and logits, or 2D points), in chunk order."""
+        """The chosen metrics of gathered chunks (features and logits, or 2D points), in
+        chunk order."""
         if self.extractor is None:
-            points = torch.cat([p[0] for p in parts])
-            return point_metrics(points, datamodule.centers, datamodule.std)
-        fake_features = torch.cat([p[0] for p in parts])
-        fake_logits = torch.cat([p[1] for p in parts])
-        return image_metrics(
-            fake_features, fake_logits, self._real_features(datamodule), self.settings
-        )
+            inputs = Inputs(
+                points=torch.cat([p[0] for p in parts]),
+                centers=datamodule.centers,
+                std=datamodule.std,
+            )
+        else:
+            needs_real = any("real_features" in m.needs for m in self.chosen)
+            inputs = Inputs(
+                features=torch.cat([p[0] for p in parts]),
+                logits=torch.cat([p[1] for p in parts]),
+                real_features=self._real_features(datamodule) if needs_real else None,
+            )
+        return compute_metrics(self.chosen, inputs, self.settings)
 
     def _real_features(self, datamodule: Any) -> torch.Tensor:
         images, _ = datamodule.real_images(self.real_split)
@@ -212,10 +257,14 @@ class SampleMetrics(GStepCallback):
     def _keep_best(
         self, trainer: pl.Trainer, pl_module: GANModule, metrics: dict[str, float]
     ) -> None:
-        fid = metrics.get("metrics/fid")
-        if fid is None or ("metrics/fid" in self.best and fid >= self.best["metrics/fid"]):
+        """Save best.ckpt when the monitored metric beats its best so far, in its direction."""
+        if self.monitor is None:
             return
-        self.best = {"metrics/fid": fid, "g_step": pl_module.g_step, "kimg": pl_module.kimg}
+        key = self.monitor.key
+        value = metrics.get(key)
+        if value is None or not self.monitor.better(value, self.best.get(key)):
+            return
+        self.best = {key: value, "g_step": pl_module.g_step, "kimg": pl_module.kimg}
         if self.checkpoint_dir is not None:
             save_checkpoint_atomically(trainer, self.checkpoint_dir / "best.ckpt")
 

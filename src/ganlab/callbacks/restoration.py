@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +20,28 @@ import torch
 from torch import Tensor
 
 from ganlab.callbacks.checkpoint import save_checkpoint_atomically
-from ganlab.callbacks.metrics import load_domain_evaluator
+from ganlab.callbacks.metrics import load_extractor
 from ganlab.callbacks.samples import SampleGrid, image_grid
 from ganlab.callbacks.schedule import GStepCallback
 from ganlab.data.memory import to_unit_range
 from ganlab.errors import ConfigError
-from ganlab.metrics import DomainFeatures, extract
-from ganlab.metrics.restoration import restoration_scores
+from ganlab.metrics import FeatureExtractor, extract
+from ganlab.metrics.evaluation import EvalSettings
+from ganlab.metrics.registry import (
+    IMAGES,
+    Inputs,
+    MetricSpec,
+    choose_metrics,
+    choose_monitor,
+    compute_metrics,
+    extractor_names,
+    get_extractor,
+    short_key,
+)
 from ganlab.restoration.corruptions import Corrupted, Corruption
 
-FEATURES = ("domain", "none")
+NO_FEATURES = "none"
+DEFAULT_METRICS = ("psnr", "ssim", "fid")
 
 
 def held_out(
@@ -41,19 +54,42 @@ def held_out(
 
 
 def restore_in_chunks(pl_module: Any, corrupted: Corrupted, chunk: int) -> Tensor:
-    """``pl_module.restore`` over a whole set, ``chunk`` images at a time, on the CPU."""
+    """The objective's ``restore`` over a whole set, ``chunk`` images at a time, on the CPU."""
     n = corrupted.image.shape[0]
-    parts = [pl_module.restore(corrupted.rows(i, i + chunk)).cpu() for i in range(0, n, chunk)]
+    restore, generator = pl_module.objective.restore, pl_module.sampling_generator
+    parts = [restore(generator, corrupted.rows(i, i + chunk)).cpu() for i in range(0, n, chunk)]
     return torch.cat(parts)
 
 
-class RestorationMetrics(GStepCallback):
-    """Every ``every_g_steps`` G steps and at the end: PSNR, SSIM and FID of restorations.
+def choose_restoration_metrics(compute: Sequence[str], features: str) -> tuple[MetricSpec, ...]:
+    """The registered metrics ``compute`` names that restorations can give.
 
-    Keys: ``metrics/psnr``, ``metrics/ssim``, ``metrics/fid`` (domain features of restored
-    vs clean images; left out with ``features="none"``) and, for each baseline,
-    ``metrics/baseline/<name>/<metric>``. Rank 0 measures and broadcasts the values;
-    ``best.ckpt`` keeps the highest PSNR.
+    With ``features="none"`` those that need features (FID) are left out; one that needs
+    what no restoration gives (2D points) is refused.
+    """
+    chosen = choose_metrics(compute, "metrics.compute")
+    possible = set(IMAGES).union(*(get_extractor(n).provides for n in extractor_names("images")))
+    for spec in chosen:
+        missing = sorted(spec.needs - possible)
+        if missing:
+            raise ConfigError(
+                f"metrics.compute: {spec.name} needs {', '.join(missing)}, which restorations "
+                "do not give"
+            )
+    provides = set(IMAGES)
+    if features != NO_FEATURES:
+        provides |= get_extractor(features).provides
+    return tuple(spec for spec in chosen if spec.needs <= provides)
+
+
+class RestorationMetrics(GStepCallback):
+    """Every ``every_g_steps`` G steps and at the end: the ``compute`` metrics of restorations.
+
+    By default PSNR, SSIM and FID (of the extractor's features of restored vs clean images;
+    with ``features="none"`` every metric that needs features is left out), under their
+    registered keys, and for each baseline ``metrics/baseline/<name>/<metric>``. Rank 0
+    measures and broadcasts the values; ``best.ckpt`` follows ``monitor`` (PSNR) in its
+    registered direction.
     """
 
     schedule_key = "done_at"
@@ -69,14 +105,21 @@ class RestorationMetrics(GStepCallback):
         seed: int = 2024,
         batch_size: int = 250,
         checkpoint_dir: str | None = None,
+        compute: Sequence[str] = DEFAULT_METRICS,
+        monitor: str | None = "psnr",
     ) -> None:
-        if features not in FEATURES:
-            raise ConfigError(f"metrics.features: {features!r} is not one of {FEATURES}")
+        choices = (*extractor_names("images"), NO_FEATURES)
+        if features not in choices:
+            raise ConfigError(f"metrics.features: {features!r} is not one of {', '.join(choices)}")
         if every_g_steps < 1 or num_images < 2 or batch_size < 1:
             raise ConfigError(
                 "metrics: every_g_steps and batch_size must be >= 1 and num_images >= 2"
             )
         super().__init__(every_g_steps)
+        self.chosen = choose_restoration_metrics(compute, features)
+        # Without a metric that reads features, no extractor is loaded (nor its file needed).
+        self.uses_extractor = any(not m.needs <= set(IMAGES) for m in self.chosen)
+        self.monitor = choose_monitor(monitor, self.chosen, "metrics.monitor")
         self.features = features
         self.evaluator = evaluator
         self.evaluator_dir = evaluator_dir
@@ -85,7 +128,7 @@ class RestorationMetrics(GStepCallback):
         self.seed = seed
         self.batch_size = batch_size
         self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
-        self.extractor: DomainFeatures | None = None
+        self.extractor: FeatureExtractor | None = None
         self.final: dict[str, float] = {}
         self.best: dict[str, float] = {}
         self.seconds = 0.0
@@ -96,16 +139,16 @@ class RestorationMetrics(GStepCallback):
         """Load the extractor and check it suits the data, before training starts."""
         if len(datamodule.shape) != 3:
             raise ConfigError("metrics=restoration: the data must be images")
-        if self.features == "domain":
+        if self.uses_extractor:
             with torch.random.fork_rng(devices=[]):
-                self.extractor = load_domain_evaluator(
-                    datamodule, self.evaluator, self.evaluator_dir
+                self.extractor = load_extractor(
+                    self.features, datamodule, self.evaluator, self.evaluator_dir
                 )
 
     def setup(self, trainer: pl.Trainer, pl_module: Any, stage: str) -> None:
-        if not hasattr(pl_module, "corruption"):
+        if not hasattr(getattr(pl_module, "objective", None), "corruption"):
             raise ConfigError("metrics=restoration measures restorations: add task=restoration")
-        if self.extractor is None and self.features == "domain":
+        if self.extractor is None and self.uses_extractor:
             self.check(trainer.datamodule)
         if self.extractor is not None:
             self.extractor.to(pl_module.device)
@@ -119,22 +162,31 @@ class RestorationMetrics(GStepCallback):
             features = extract(self.extractor, clean, batch_size=self.batch_size)[0]
         self._set = (clean, corrupted, features)
         for name, images in corruption.baselines(corrupted).items():
-            scores = restoration_scores(
-                images, clean, self.extractor, features, batch_size=self.batch_size
-            )
-            for metric, value in scores.items():
-                self._baselines[f"metrics/baseline/{name}/{metric}"] = value
+            for key, value in self._scores(images).items():
+                self._baselines[f"metrics/baseline/{name}/{short_key(key)}"] = value
+
+    def _scores(self, images: Tensor) -> dict[str, float]:
+        """The chosen metrics of ``images`` against the clean held-out set."""
+        clean, _, clean_features = self._set
+        features = logits = None
+        if self.extractor is not None:
+            features, logits = extract(self.extractor, images.clamp(-1, 1), self.batch_size)
+        inputs = Inputs(
+            images=images,
+            real_images=clean,
+            features=features,
+            logits=logits,
+            real_features=clean_features,
+        )
+        return compute_metrics(self.chosen, inputs, EvalSettings(seed=self.seed))
 
     def measure(self, pl_module: Any, datamodule: Any) -> dict[str, float]:
         """The metrics of the module's current generator and the baselines (one process)."""
         if self._set is None:
-            self._held_out(datamodule, pl_module.corruption)
-        clean, corrupted, features = self._set
+            self._held_out(datamodule, pl_module.objective.corruption)
+        _, corrupted, _ = self._set
         restored = restore_in_chunks(pl_module, corrupted, self.batch_size)
-        scores = restoration_scores(
-            restored, clean, self.extractor, features, batch_size=self.batch_size
-        )
-        return {**{f"metrics/{k}": v for k, v in scores.items()}, **self._baselines}
+        return {**self._scores(restored), **self._baselines}
 
     def act(self, trainer: pl.Trainer, pl_module: Any) -> None:
         """Measure on rank 0 now, share the values with every rank, log and keep the best."""
@@ -146,12 +198,19 @@ class RestorationMetrics(GStepCallback):
         for logger in trainer.loggers:
             logger.log_metrics(metrics, step=pl_module.g_step)
         self.final = metrics
-        psnr = metrics["metrics/psnr"]
-        if "metrics/psnr" not in self.best or psnr > self.best["metrics/psnr"]:
-            self.best = {"metrics/psnr": psnr, "g_step": pl_module.g_step, "kimg": pl_module.kimg}
-            if self.checkpoint_dir is not None:
-                save_checkpoint_atomically(trainer, self.checkpoint_dir / "best.ckpt")
+        self._keep_best(trainer, pl_module, metrics)
         self.seconds += time.perf_counter() - start
+
+    def _keep_best(self, trainer: pl.Trainer, pl_module: Any, metrics: dict[str, float]) -> None:
+        """Save best.ckpt when the monitored metric beats its best so far, in its direction."""
+        if self.monitor is None:
+            return
+        key = self.monitor.key
+        if not self.monitor.better(metrics[key], self.best.get(key)):
+            return
+        self.best = {key: metrics[key], "g_step": pl_module.g_step, "kimg": pl_module.kimg}
+        if self.checkpoint_dir is not None:
+            save_checkpoint_atomically(trainer, self.checkpoint_dir / "best.ckpt")
 
     def summary(self) -> dict[str, Any]:
         """Final and best values and the time spent, for summary.json."""
@@ -189,11 +248,11 @@ class RestorationGrid(SampleGrid):
         """``[3 K, C, H, W]``: input, output and target of each of the K fixed images."""
         if self._fixed is None:
             self._fixed = held_out(
-                datamodule, pl_module.corruption, self.num_samples, self.seed, self.split
+                datamodule, pl_module.objective.corruption, self.num_samples, self.seed, self.split
             )
         clean, corrupted = self._fixed
-        shown = pl_module.corruption.baselines(corrupted)["input"]
-        restored = pl_module.restore(corrupted).cpu()
+        shown = pl_module.objective.corruption.baselines(corrupted)["input"]
+        restored = pl_module.objective.restore(pl_module.sampling_generator, corrupted).cpu()
         return torch.stack([shown, restored, clean], dim=1).flatten(0, 1)
 
     def picture(self, trainer: pl.Trainer, pl_module: Any) -> np.ndarray:

@@ -24,6 +24,7 @@ from rich.table import Table
 
 from ganlab.cli.outputs import add_overwrite_flag, check_output_file, png_written_by
 from ganlab.errors import ConfigError, DataError
+from ganlab.metrics.registry import METRICS, MetricSpec, get_metric
 from ganlab.reproduce import read_summary
 
 PROG = "ganlab-compare"
@@ -41,25 +42,6 @@ Value = float | str | None
 Curve = list[tuple[float, float]]
 
 
-@dataclass(frozen=True)
-class Metric:
-    """A quality metric: its table column, its logged key and which way is better."""
-
-    column: str
-    key: str
-    higher_is_better: bool
-    always_shown: bool
-
-
-METRICS = (
-    Metric("fid", "metrics/fid", higher_is_better=False, always_shown=True),
-    Metric("is", "metrics/is_mean", higher_is_better=True, always_shown=True),
-    Metric("kid", "metrics/kid_mean", higher_is_better=False, always_shown=True),
-    # 2D mixtures log these instead; shown only when a run has them.
-    Metric("modes", "metrics/modes", higher_is_better=True, always_shown=False),
-    Metric("hq", "metrics/hq_percent", higher_is_better=True, always_shown=False),
-    Metric("kl", "metrics/kl_uniform", higher_is_better=False, always_shown=False),
-)
 RUN_COLUMNS = ("kimg", "img/s", "wall")
 
 
@@ -73,12 +55,13 @@ class Run:
     summary: dict[str, Any]
     curves: dict[str, Curve]  # logged key -> (kimg, value) points in logged order
 
-    def final(self, metric: Metric) -> float | None:
+    def final(self, metric: MetricSpec) -> float | None:
         """The last value, from summary.json; a run without a ``metrics`` block has none."""
         return ((self.summary.get("metrics") or {}).get("final") or {}).get(metric.key)
 
-    def best(self, metric: Metric) -> float | None:
-        """summary.json's best value if it records one (FID), else the best logged value."""
+    def best(self, metric: MetricSpec) -> float | None:
+        """summary.json's best value if it records one (the monitored metric's), else the best
+        logged value in the metric's registered direction."""
         recorded = ((self.summary.get("metrics") or {}).get("best") or {}).get(metric.key)
         if recorded is not None:
             return recorded
@@ -198,22 +181,27 @@ def differing_keys(runs: list[Run]) -> list[str]:
     return [key for key in keys if len({run.overrides.get(key) for run in runs}) > 1]
 
 
-def shown_metrics(runs: list[Run]) -> list[Metric]:
-    """FID / IS / KID always; the 2D-mixture metrics only when some run has them."""
+def shown_metrics(runs: list[Run]) -> list[MetricSpec]:
+    """The registered metrics' columns: those shown always (FID / IS / KID), and the others
+    only when some run has them."""
     return [
         m
-        for m in METRICS
-        if m.always_shown or any(r.final(m) is not None or r.best(m) is not None for r in runs)
+        for m in METRICS.values()
+        if m.shown == "always"
+        or (
+            m.shown == "logged"
+            and any(r.final(m) is not None or r.best(m) is not None for r in runs)
+        )
     ]
 
 
-def row_values(run: Run, keys: list[str], metrics: list[Metric]) -> dict[str, Value]:
+def row_values(run: Run, keys: list[str], metrics: list[MetricSpec]) -> dict[str, Value]:
     """One table row, by column key, unformatted so that it can be sorted."""
     row: dict[str, Value] = {"run": run.name}
     row.update({key: run.overrides.get(key) for key in keys})
     for m in metrics:
-        row[m.column] = run.final(m)
-        row[f"{m.column}_best"] = run.best(m)
+        row[m.name] = run.final(m)
+        row[f"{m.name}_best"] = run.best(m)
     row["kimg"] = run.summary.get("kimg")
     row["img/s"] = run.summary.get("images_per_s")
     row["wall"] = run.summary.get("wall_time_s")
@@ -309,7 +297,7 @@ def save(fig: Figure, path: Path) -> None:
 def plot_fid(runs: list[Run], labels: list[str], path: Path) -> bool:
     """compare_fid.png; returns whether any run logged FID (the file is written either way)."""
     fig = Figure(figsize=(7, 4.5), layout="constrained")
-    plotted = plot_curves(fig.add_subplot(), runs, labels, "metrics/fid", "FID")
+    plotted = plot_curves(fig.add_subplot(), runs, labels, get_metric("fid").key, "FID")
     save(fig, path)
     return plotted
 
@@ -380,12 +368,12 @@ def main(argv: list[str] | None = None) -> int:
     columns = [
         "run",
         *keys,
-        *(c for m in metrics for c in (m.column, f"{m.column}_best")),
+        *(c for m in metrics for c in (m.name, f"{m.name}_best")),
         *RUN_COLUMNS,
     ]
     if args.sort not in columns:
         return fail(f"--sort {args.sort}: not a column; choose one of {', '.join(columns)}")
-    descending = {c for m in metrics if m.higher_is_better for c in (m.column, f"{m.column}_best")}
+    descending = {c for m in metrics if m.higher_is_better for c in (m.name, f"{m.name}_best")}
     rows = sort_runs(
         [(run, row_values(run, keys, metrics)) for run in runs],
         args.sort,

@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from ganlab.cli.outputs import add_overwrite_flag, check_output_file
 from ganlab.cli.runs import WHICH, load_generator, resolve_run
 from ganlab.errors import GanlabError
+from ganlab.metrics.registry import extractor_names, metric_names, short_key
 from ganlab.summary import write_json
 
 PROG = "ganlab-evaluate"
@@ -29,11 +30,20 @@ PROG = "ganlab-evaluate"
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Measure FID / IS / KID / precision-recall (or the 2D mode metrics) of a "
-        "saved run and write evaluation.json into its folder.",
+        description="Measure the registered metrics (FID / IS / KID / precision-recall, or the "
+        "2D mode metrics, unless the run chose others) of a saved run and write "
+        "evaluation.json into its folder.",
     )
     parser.add_argument("run", metavar="RUN_OR_CHECKPOINT", help="a run folder or a .ckpt in one")
-    parser.add_argument("--features", choices=("domain", "inception", "mixture"))
+    parser.add_argument("--features", choices=extractor_names())
+    parser.add_argument(
+        "--compute",
+        nargs="+",
+        choices=metric_names(),
+        metavar="METRIC",
+        help=f"metrics to measure, of {', '.join(metric_names())} (default: the run's "
+        "metrics.compute)",
+    )
     parser.add_argument("--evaluator", metavar="FILE", help="domain classifier file")
     parser.add_argument("--inception-weights", metavar="FILE", help="torch-fidelity's weights")
     parser.add_argument("--num-samples", type=int, metavar="N", help="generated samples")
@@ -59,9 +69,10 @@ def metric_settings(cfg: DictConfig, datamodule: Any, args: argparse.Namespace) 
         saved = OmegaConf.to_container(cfg.metrics, resolve=True)
         settings.update({k: v for k, v in saved.items() if k not in ("_target_", "every_g_steps")})
         settings["checkpoint_dir"] = None  # evaluating never writes best.ckpt
+    settings["monitor"] = None  # nor keeps a best
     if args.features is not None and args.features != settings["features"]:
         settings["features"] = args.features
-    for key in ("evaluator", "inception_weights", "num_samples"):
+    for key in ("evaluator", "inception_weights", "num_samples", "compute"):
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
     return settings
@@ -70,7 +81,7 @@ def metric_settings(cfg: DictConfig, datamodule: Any, args: argparse.Namespace) 
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     """Load the run, measure it, return what evaluation.json records."""
     from ganlab.callbacks.metrics import SampleMetrics
-    from ganlab.evaluation import generate_chunks
+    from ganlab.metrics.evaluation import generate_chunks
 
     run_dir, checkpoint = resolve_run(args.run, args.which)
     generator, cfg, datamodule = load_generator(args.run, args.which)
@@ -97,10 +108,11 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     )
     # The callback's own computation, so real features come from the same cache entry.
     values = metrics.compute(datamodule, [chunks[c] for c in range(s.num_chunks)])
+    recorded = {k: v for k, v in settings.items() if k not in ("checkpoint_dir", "monitor")}
     return {
         "run_dir": str(run_dir),
         "checkpoint": str(checkpoint),
-        "settings": {k: v for k, v in settings.items() if k != "checkpoint_dir"},
+        "settings": {**recorded, "compute": [m.name for m in metrics.chosen]},
         "metrics": values,
     }
 
@@ -120,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
     for key, value in result["metrics"].items():
-        print(f"{key.removeprefix('metrics/'):<12} {value:.6g}")
+        print(f"{short_key(key):<12} {value:.6g}")
     write_json(out, result)
     print(f"wrote {out}")
     return 0

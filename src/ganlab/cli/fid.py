@@ -24,10 +24,21 @@ from ganlab.data.image_files import (
     read_npz_header,
 )
 from ganlab.errors import GanlabError, MetricsError
-from ganlab.metrics import extract, fid_from_features, kid_from_features
+from ganlab.metrics import extract
+from ganlab.metrics.evaluation import EvalSettings
+from ganlab.metrics.registry import (
+    Inputs,
+    compute_metrics,
+    extractor_names,
+    get_extractor,
+    get_metric,
+    short_key,
+)
 
 PROG = "ganlab-fid"
 EXTENSIONS = (".png", ".jpg", ".jpeg")
+# KID subsets drawn with seed 0, the seed of kid_from_features (and of this tool's numbers).
+SETTINGS = EvalSettings(seed=0)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -36,8 +47,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("a", type=Path, metavar="A", help="image folder or .npz")
     parser.add_argument("b", type=Path, metavar="B", help="image folder or .npz")
-    parser.add_argument("--features", choices=("inception", "domain"), default="inception")
-    parser.add_argument("--evaluator", type=Path, metavar="FILE", help="for --features domain")
+    parser.add_argument("--features", choices=extractor_names("images"), default="inception")
+    parser.add_argument(
+        "--evaluator", type=Path, metavar="FILE", help="for --features domain: its classifier"
+    )
     parser.add_argument("--inception-weights", type=Path, metavar="FILE")
     parser.add_argument("--batch-size", type=int, default=64, metavar="N")
     parser.add_argument("--kid", action="store_true", help="also print KID mean ± std")
@@ -120,30 +133,26 @@ def run(args: argparse.Namespace) -> dict[str, float]:
     if args.batch_size < 1:
         raise MetricsError(f"--batch-size {args.batch_size}: use 1 or more")
     scanned = [check_source(args.a), check_source(args.b)]
-    if args.features == "domain":
+    spec = get_extractor(args.features)
+    if spec.own_data:
         if args.evaluator is None or not args.evaluator.is_file():
             raise MetricsError(
-                f"--evaluator {args.evaluator}: no such file; --features domain needs a "
-                "classifier from ganlab-train-evaluator"
+                f"--evaluator {args.evaluator}: no such file; --features {args.features} needs "
+                "a classifier from ganlab-train-evaluator"
             )
+        weights = str(args.evaluator)
     elif args.inception_weights is not None and not args.inception_weights.is_file():
         raise MetricsError(f"--inception-weights {args.inception_weights}: no such file")
+    else:
+        weights = None if args.inception_weights is None else str(args.inception_weights)
     images = [load_images(p, s) for p, s in zip((args.a, args.b), scanned, strict=True)]
-    from ganlab.metrics import DomainFeatures, InceptionFeatures
-
-    weights = None if args.inception_weights is None else str(args.inception_weights)
-    extractor = (
-        DomainFeatures(args.evaluator)
-        if args.features == "domain"
-        else InceptionFeatures(weights_path=weights)
-    )
+    extractor = spec.load(weights)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     extractor.to(device)
     a, b = (extract(extractor, x, batch_size=args.batch_size)[0] for x in images)
-    result = {"fid": fid_from_features(a, b)}
-    if args.kid:
-        result["kid_mean"], result["kid_std"] = kid_from_features(a, b)
-    return result
+    chosen = [get_metric(name) for name in (("fid", "kid") if args.kid else ("fid",))]
+    values = compute_metrics(chosen, Inputs(features=b, real_features=a), SETTINGS)
+    return {short_key(key): value for key, value in values.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,6 +32,7 @@ from ganlab.reproduce import (
     format_outcome,
     format_paper,
     hardware,
+    metric_label,
     read_summary,
     update_table,
     validate_experiment,
@@ -217,7 +218,8 @@ def reproduce(args: argparse.Namespace) -> None:
             print("  " + shlex.join(run))
         for entry in experiment.expected:
             check = entry.check or "not checked"
-            print(f"  expects {entry.label}: {entry.metric} (paper {entry.paper}, {check})")
+            metric = metric_label(entry.metric)
+            print(f"  expects {entry.label}: {metric} (paper {entry.paper}, {check})")
         return
     if args.runs:
         summaries, walls = finished_runs(args.name, args.runs)

@@ -22,12 +22,11 @@ from omegaconf import DictConfig
 from PIL import Image
 from torch import Tensor, nn
 
-from ganlab.build import instantiate_field
+from ganlab.build import build_networks, build_objective, instantiate_field, task_config
 from ganlab.cli.outputs import add_overwrite_flag, check_output_folder
 from ganlab.cli.runs import WHICH, generator_weights, read_state_dict, resolve_run
 from ganlab.data.image_files import read_image
 from ganlab.errors import ConfigError, DataError, GanlabError
-from ganlab.restoration.build import build_corruption, build_restoration_networks, task_name
 from ganlab.restoration.corruptions import Corruption, MaskCorruption
 from ganlab.saved_config import load_saved_config
 
@@ -58,14 +57,16 @@ def load_restorer(
     """``(generator in eval mode, corruption, run config, clean image shape)`` of a run."""
     run_dir, checkpoint = resolve_run(run_or_checkpoint, which)
     cfg = load_saved_config(run_dir / "config.yaml")
-    if task_name(cfg) != "restoration":
+    task = task_config(cfg).name
+    objective = build_objective(cfg)
+    if objective.draws_from_noise:
         raise ConfigError(
-            f"{run_dir} is a {task_name(cfg)} run; ganlab-restore needs a run trained with "
+            f"{run_dir} is a {task} run; ganlab-restore needs a run trained with "
             "task=restoration (use ganlab-sample for generation runs)"
         )
     shape = tuple(instantiate_field(cfg.data, "data").shape)
-    corruption = build_corruption(cfg, shape)
-    generator, _ = build_restoration_networks(cfg.model, shape, corruption)
+    generator, _ = build_networks(cfg, objective, shape, 0)
+    corruption = objective.corruption
     name, weights = generator_weights(read_state_dict(checkpoint))
     try:
         generator.load_state_dict(weights, strict=True)

@@ -14,7 +14,7 @@ import torch
 from omegaconf import DictConfig
 from torch import nn
 
-from ganlab.build import build_networks, instantiate_field
+from ganlab.build import build_networks, build_objective, instantiate_field
 from ganlab.checkpoints import read_checkpoint
 from ganlab.errors import ConfigError
 from ganlab.saved_config import load_saved_config
@@ -71,7 +71,13 @@ def load_generator(
     if "data" not in cfg or "model" not in cfg:
         raise ConfigError(f"{run_dir / 'config.yaml'} lacks data or model; {RUN_HINT}")
     datamodule = instantiate_field(cfg.data, "data")
-    generator, _ = build_networks(cfg.model, tuple(datamodule.shape), datamodule.num_classes)
+    objective = build_objective(cfg)
+    if not objective.draws_from_noise:
+        raise ConfigError(
+            f"{run_dir}: model={cfg.model.name} maps an input image to an output and draws no "
+            "samples from noise (task=restoration); apply it with ganlab-restore"
+        )
+    generator, _ = build_networks(cfg, objective, tuple(datamodule.shape), datamodule.num_classes)
     name, weights = generator_weights(read_state_dict(checkpoint))
     try:
         generator.load_state_dict(weights, strict=True)

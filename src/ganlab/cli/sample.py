@@ -20,8 +20,8 @@ from PIL import Image
 from ganlab.cli.outputs import add_overwrite_flag, check_output_file, check_output_folder
 from ganlab.cli.runs import WHICH, load_generator, resolve_run
 from ganlab.errors import ConfigError, GanlabError
-from ganlab.evaluation import EvalSettings, chunk_inputs
 from ganlab.metrics import quantize_images
+from ganlab.metrics.evaluation import EvalSettings, chunk_inputs
 
 PROG = "ganlab-sample"
 KEY_VALUE = re.compile(r"^(n|out|seed|which)=(.*)$")

@@ -22,13 +22,12 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from ganlab.config import CONF_DIR
 from ganlab.data.identity import default_evaluator_path, evaluator_record
 from ganlab.errors import ConfigError, GanlabError, MetricsError
 from ganlab.metrics.domain import save_evaluator, train_domain_classifier
 from ganlab.run_folder import discard_if_created
 from ganlab.summary import versions, write_json
-
-CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
 
 # Run folders end in a random suffix (`${ganlab_uid:}`), as training runs do, so two runs
 # started in the same second never share one.

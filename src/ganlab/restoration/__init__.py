@@ -1,6 +1,6 @@
-"""Image restoration as conditional image-to-image GANs (pix2pix): corruptions and the module.
+"""Image restoration as conditional image-to-image GANs (pix2pix): corruptions, objective.
 
-``corruptions`` is plain PyTorch; ``module`` holds the Lightning training step.
+Both are plain PyTorch: ``corruptions`` damages images, ``objective`` holds the phases.
 """
 
 from ganlab.restoration.corruptions import (
@@ -10,6 +10,7 @@ from ganlab.restoration.corruptions import (
     MaskCorruption,
     NoiseCorruption,
 )
+from ganlab.restoration.objective import RestorationObjective
 
 __all__ = [
     "Corrupted",
@@ -17,4 +18,5 @@ __all__ = [
     "DownsampleCorruption",
     "MaskCorruption",
     "NoiseCorruption",
+    "RestorationObjective",
 ]

@@ -1,4 +1,4 @@
-"""Sample-quality evaluation of a generator, shared by the metrics callback and the CLI tools.
+"""Seeded sampling for evaluation, shared by the metrics callback and the CLI tools.
 
 Samples are drawn in fixed chunks, each from its own seeded RNG, so the set of images is
 the same whether one process draws every chunk or N ranks draw every N-th chunk: the
@@ -13,14 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ganlab.metrics import (
-    FeatureExtractor,
-    fid_from_features,
-    inception_score,
-    kid_from_features,
-    mixture_metrics,
-    precision_recall,
-)
+from ganlab.metrics.features import FeatureExtractor
 
 SampleFn = Callable[[Tensor, Tensor | None], Tensor]
 
@@ -80,37 +73,3 @@ def generate_chunks(
             features, logits = extractor.features_and_logits(x)
             out[chunk] = (features.float().cpu(), logits.float().cpu())
     return out
-
-
-def image_metrics(
-    fake_features: Tensor, fake_logits: Tensor, real_features: Tensor, settings: EvalSettings
-) -> dict[str, float]:
-    """FID, Inception Score, KID and precision/recall on feature tensors."""
-    is_mean, is_std = inception_score(fake_logits, splits=settings.is_splits)
-    kid_mean, kid_std = kid_from_features(
-        real_features,
-        fake_features,
-        num_subsets=settings.kid_subsets,
-        subset_size=settings.kid_subset_size,
-        seed=settings.seed,
-    )
-    precision, recall = precision_recall(real_features, fake_features, k=settings.pr_k)
-    return {
-        "metrics/fid": fid_from_features(real_features, fake_features),
-        "metrics/is_mean": is_mean,
-        "metrics/is_std": is_std,
-        "metrics/kid_mean": kid_mean,
-        "metrics/kid_std": kid_std,
-        "metrics/precision": precision,
-        "metrics/recall": recall,
-    }
-
-
-def point_metrics(points: Tensor, centers: Tensor, std: float) -> dict[str, float]:
-    """Modes covered, high-quality share and KL to uniform of generated 2D points."""
-    found = mixture_metrics(points, centers, std)
-    return {
-        "metrics/modes": float(found["modes"]),
-        "metrics/hq_percent": float(found["hq_percent"]),
-        "metrics/kl_uniform": float(found["kl_uniform"]),
-    }

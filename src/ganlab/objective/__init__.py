@@ -1,0 +1,11 @@
+"""The training step as plain PyTorch: phases with intervals, loss terms, the door to D.
+
+``phases`` holds the schedule as data, ``base`` what every task shares, ``gan`` generation
+from noise; restoration's objective lives in ``ganlab.restoration.objective``.
+"""
+
+from ganlab.objective.base import Batch, Draws, Objective, Regularizer
+from ganlab.objective.gan import GANObjective
+from ganlab.objective.phases import Phase, schedule
+
+__all__ = ["Batch", "Draws", "GANObjective", "Objective", "Phase", "Regularizer", "schedule"]
