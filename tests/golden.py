@@ -85,7 +85,7 @@ RESUMED = [*MLP, "loss=ns_r1"]
 ALL = [*SETTINGS, "ddp_2proc", "resumed"]
 
 
-def _read_rows(run: Path) -> list[dict[str, float]]:
+def read_rows(run: Path) -> list[dict[str, float]]:
     """The logged rows of a run's metrics.csv, by G step, only the values that were logged."""
     with (run / "metrics.csv").open() as f:
         rows = [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(f)]
@@ -106,12 +106,12 @@ def _train_process(overrides: list[str], out: Path, name: str) -> Path:
 def run_setting(name: str, out: Path) -> list[dict[str, float]]:
     """Train setting ``name`` under ``out`` and return its logged rows."""
     if name == "ddp_2proc":
-        return _read_rows(_train_process(DDP, out, name))
+        return read_rows(_train_process(DDP, out, name))
     if name == "resumed":
         first = _train_process([*RESUMED, f"gan.max_g_steps={STEPS // 2}"], out, name)
         second = _train_process([*RESUMED, f"resume={first}"], out, name)
-        return _read_rows(first) + _read_rows(second)
-    return _read_rows(_train_process(SETTINGS[name], out, name))
+        return read_rows(first) + read_rows(second)
+    return read_rows(_train_process(SETTINGS[name], out, name))
 
 
 def difference(rows: list[dict[str, float]], golden: list[dict[str, float]]) -> float:

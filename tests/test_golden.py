@@ -9,7 +9,6 @@ where rounding differs in the last bits and 20 steps of training amplify it.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +19,7 @@ import torch
 from ganlab.train import train
 
 from .conftest import compose_config
-from .golden import BASE, SETTINGS, difference, load, run_setting
+from .golden import BASE, SETTINGS, difference, load, read_rows, run_setting
 
 # Largest difference of a logged value, relative to the largest magnitude of its curve:
 # five times what the run kept under SSE kernels (OpenBLAS Prescott, torch default,
@@ -51,18 +50,12 @@ def one_thread() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def _rows(run: Path) -> list[dict[str, float]]:
-    with (run / "metrics.csv").open() as f:
-        rows = [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(f)]
-    return [row for row in rows if "loss/d" in row]
-
-
 @pytest.mark.parametrize("name", sorted(SETTINGS))
 def test_the_curves_match_the_golden_ones(tmp_path: Path, name: str) -> None:
     cfg = compose_config([*BASE, *SETTINGS[name], f"name={name}"], tmp_path)
     with one_thread():
         train(cfg)
-    assert difference(_rows(Path(cfg.paths.run_dir)), load(name)) <= bound(name)
+    assert difference(read_rows(Path(cfg.paths.run_dir)), load(name)) <= bound(name)
 
 
 @pytest.mark.slow

@@ -186,7 +186,7 @@ def test_a_penalty_interval_below_one_is_named(compose_cfg: ComposeFn) -> None:
 def test_the_plain_pytorch_layers_import_neither_lightning_nor_hydra() -> None:
     code = (
         "import sys, ganlab.nets, ganlab.losses, ganlab.augment, ganlab.objective, "
-        "ganlab.restoration\n"
+        "ganlab.restoration, ganlab.metrics, ganlab.metrics.registry, ganlab.metrics.evaluation\n"
         "roots = {name.split('.')[0] for name in sys.modules}\n"
         "print(sorted(roots & {'lightning', 'pytorch_lightning', 'hydra', 'omegaconf'}))\n"
     )

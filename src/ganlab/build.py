@@ -131,6 +131,8 @@ def build_networks(
     batch_size: int | None = None,
 ) -> tuple[nn.Module, nn.Module]:
     """G and D of ``cfg.model`` for this data, completed by the objective."""
+    from ganlab.objective import NetworkSpec
+
     model = cfg.model
     task = task_config(cfg)
     model_task = model.get("task", "generation")
@@ -142,14 +144,15 @@ def build_networks(
     generator = instantiate_field(model.generator, "model.generator", _partial_=True)
     discriminator = instantiate_field(model.discriminator, "model.discriminator", _partial_=True)
     try:
-        return objective.networks(
-            _named(generator, "model.generator"),
-            _named(discriminator, "model.discriminator"),
-            shape,
+        spec = NetworkSpec(
+            tuple(shape),
             num_classes,
             batch_size,
             conditional=bool(model.get("conditional", False)),
             pack=model.get("pack", 1),
+        )
+        return objective.networks(
+            _named(generator, "model.generator"), _named(discriminator, "model.discriminator"), spec
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from None

@@ -4,8 +4,17 @@
 from noise; restoration's objective lives in ``ganlab.restoration.objective``.
 """
 
-from ganlab.objective.base import Batch, Draws, Objective, Regularizer
+from ganlab.objective.base import Batch, Draws, NetworkSpec, Objective, Regularizer
 from ganlab.objective.gan import GANObjective
 from ganlab.objective.phases import Phase, schedule
 
-__all__ = ["Batch", "Draws", "GANObjective", "Objective", "Phase", "Regularizer", "schedule"]
+__all__ = [
+    "Batch",
+    "Draws",
+    "GANObjective",
+    "NetworkSpec",
+    "Objective",
+    "Phase",
+    "Regularizer",
+    "schedule",
+]

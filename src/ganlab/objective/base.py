@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
 import torch
@@ -38,6 +38,18 @@ class Regularizer(NamedTuple):
 
 
 @dataclass(frozen=True)
+class NetworkSpec:
+    """What an objective completes the model's network factories with: the data's shape,
+    its class count and per-process batch size, and the model's conditioning and packing."""
+
+    shape: tuple[int, ...]
+    num_classes: int
+    batch_size: int | None = None
+    conditional: bool = False
+    pack: int = 1
+
+
+@dataclass(frozen=True)
 class Draws:
     """The shell's random streams and place, handed to ``Objective.prepare`` at each D step."""
 
@@ -58,14 +70,16 @@ class Batch:
     real: Tensor
     condition: Any
     generate: Callable[[], Tensor]
-    cache: dict[str, Tensor] = field(default_factory=dict)
+    # D's logits on ``real`` from its main phase, for the relativistic losses' G step.
+    real_logits: Tensor | None = None
+    _fake: Tensor | None = None
 
     def detached_fake(self) -> Tensor:
         """G's output without a graph, made once per D step and reused by D's phases."""
-        if "fake" not in self.cache:
+        if self._fake is None:
             with torch.no_grad():
-                self.cache["fake"] = self.generate()
-        return self.cache["fake"]
+                self._fake = self.generate()
+        return self._fake
 
 
 class Objective(ABC):
@@ -136,16 +150,9 @@ class Objective(ABC):
 
     @abstractmethod
     def networks(
-        self,
-        generator: NetFactory,
-        discriminator: NetFactory,
-        shape: tuple[int, ...],
-        num_classes: int,
-        batch_size: int | None = None,
-        conditional: bool = False,
-        pack: int = 1,
+        self, generator: NetFactory, discriminator: NetFactory, spec: NetworkSpec
     ) -> tuple[nn.Module, nn.Module]:
-        """G and D for data of ``shape`` with ``num_classes`` labels, from partial factories."""
+        """G and D for the data and model options of ``spec``, from partial factories."""
 
     # ------------------------------------------------------------------ the step
 
@@ -193,7 +200,7 @@ class Objective(ABC):
         real_logits = self.run_d(batch.real, batch.condition)
         fake_logits = self.run_d(fake, batch.condition)
         d_loss = self.loss.d_loss(real_logits, fake_logits)
-        batch.cache["real_logits"] = real_logits.detach()
+        batch.real_logits = real_logits.detach()
         return d_loss, {
             "loss/d": d_loss.detach(),
             "logits/real": real_logits.detach().mean(),
@@ -204,5 +211,5 @@ class Objective(ABC):
         """G's adversarial term on a fresh output (the real logits of D's last main phase
         are there for relativistic losses)."""
         fake = batch.generate()
-        g_loss = self.loss.g_loss(self.run_d(fake, batch.condition), batch.cache["real_logits"])
+        g_loss = self.loss.g_loss(self.run_d(fake, batch.condition), batch.real_logits)
         return g_loss, {"loss/g": g_loss.detach()}

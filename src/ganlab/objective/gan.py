@@ -5,7 +5,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from ganlab.nets.packing import PackedDiscriminator, packed_shape
-from ganlab.objective.base import Batch, Draws, NetFactory, Objective
+from ganlab.objective.base import Batch, Draws, NetFactory, NetworkSpec, Objective
 
 
 class GANObjective(Objective):
@@ -16,27 +16,21 @@ class GANObjective(Objective):
     """
 
     def networks(
-        self,
-        generator: NetFactory,
-        discriminator: NetFactory,
-        shape: tuple[int, ...],
-        num_classes: int,
-        batch_size: int | None = None,
-        conditional: bool = False,
-        pack: int = 1,
+        self, generator: NetFactory, discriminator: NetFactory, spec: NetworkSpec
     ) -> tuple[nn.Module, nn.Module]:
-        """G and D for ``shape``; with ``pack`` > 1 (PacGAN) D judges ``pack`` samples
-        joined along features or channels, so ``batch_size`` (per process) must divide."""
-        if conditional and num_classes == 0:
+        """G and D for ``spec.shape``; with ``spec.pack`` > 1 (PacGAN) D judges ``pack``
+        samples joined along features or channels, so the batch size must divide."""
+        conditional, pack = spec.conditional, spec.pack
+        if conditional and spec.num_classes == 0:
             raise ValueError(
                 "model.conditional is true but the dataset has no class labels: "
                 "pick a labelled dataset or an unconditional model."
             )
         if pack != 1:
-            _check_pack(pack, conditional, batch_size)
-        classes = num_classes if conditional else 0
-        g = generator(shape=shape, num_classes=classes)
-        d = discriminator(shape=packed_shape(shape, pack), num_classes=classes)
+            _check_pack(pack, conditional, spec.batch_size)
+        classes = spec.num_classes if conditional else 0
+        g = generator(shape=spec.shape, num_classes=classes)
+        d = discriminator(shape=packed_shape(spec.shape, pack), num_classes=classes)
         return g, d if pack == 1 else PackedDiscriminator(d, pack)
 
     def prepare(self, real: Tensor, labels: Tensor, draws: Draws) -> Batch:

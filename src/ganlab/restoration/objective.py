@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from ganlab.objective.base import Batch, Draws, Logs, NetFactory, Objective
+from ganlab.objective.base import Batch, Draws, Logs, NetFactory, NetworkSpec, Objective
 from ganlab.restoration.corruptions import Corrupted, Corruption
 
 
@@ -42,23 +42,16 @@ class RestorationObjective(Objective):
         self.l1_weight = float(l1_weight)
 
     def networks(
-        self,
-        generator: NetFactory,
-        discriminator: NetFactory,
-        shape: tuple[int, ...],
-        num_classes: int,
-        batch_size: int | None = None,
-        conditional: bool = False,
-        pack: int = 1,
+        self, generator: NetFactory, discriminator: NetFactory, spec: NetworkSpec
     ) -> tuple[nn.Module, nn.Module]:
         """U-Net G reading the corrupted image (+ mask) and D conditioned on that input."""
         try:
-            self.corruption.check_shape(tuple(shape))
+            self.corruption.check_shape(spec.shape)
         except ValueError as exc:
             raise ValueError(f"corruption: {exc} (data.resolution)") from None
-        in_channels = shape[0] + self.corruption.extra_channels
-        g = generator(shape=shape, in_channels=in_channels)
-        d = discriminator(shape=shape, condition_channels=in_channels)
+        in_channels = spec.shape[0] + self.corruption.extra_channels
+        g = generator(shape=spec.shape, in_channels=in_channels)
+        d = discriminator(shape=spec.shape, condition_channels=in_channels)
         return g, d
 
     def corrupt(self, clean: Tensor, draws: Draws) -> Corrupted:
@@ -84,9 +77,7 @@ class RestorationObjective(Objective):
 
     def g_main(self, batch: Batch) -> tuple[Tensor, Logs]:
         fake = batch.generate()
-        adversarial = self.loss.g_loss(
-            self.run_d(fake, batch.condition), batch.cache["real_logits"]
-        )
+        adversarial = self.loss.g_loss(self.run_d(fake, batch.condition), batch.real_logits)
         l1 = (fake - batch.real).abs().mean()
         total = adversarial + self.l1_weight * l1
         return total, {
