@@ -154,8 +154,9 @@ def check_moved_overrides(overrides: Sequence[str]) -> None:
 def validate(cfg: DictConfig) -> None:
     """Raise ``ConfigError`` for the first field that breaks a rule."""
     for key in MOVED:
-        if OmegaConf.select(cfg, key, default=None, throw_on_missing=False) is not None:
-            raise _moved(key, OmegaConf.select(cfg, key))
+        value = OmegaConf.select(cfg, key, default=None, throw_on_missing=False)
+        if value is not None:
+            raise _moved(key, value)
     for key, path, value in _walk(cfg, ""):
         if key not in RULES:
             continue
