@@ -1,5 +1,5 @@
 """What flushing a checkpoint to disk costs per save: `torch.save` + rename, with and without
-the `fsync` of the file and of its folder that ganlab does (`ganlab.durable`).
+the `fsync` of the file and of its folder that ganlab does (`ganlab.run.durable`).
 
     .venv/bin/python bench/checkpoint_fsync.py [--width 64] [--repeats 10] [--dir PATH]
 
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
-from ganlab.durable import replace_durably, temporary_name
 from ganlab.nets import DCGANDiscriminator, DCGANGenerator
+from ganlab.run.durable import replace_durably, temporary_name
 
 
 def payload(width: int) -> dict[str, object]:

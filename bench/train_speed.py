@@ -1,16 +1,21 @@
-"""Training speed: ganlab's real training path against a bare PyTorch loop and the usual recipe.
+"""Training speed: ganlab's real training path against a bare PyTorch loop and the usual recipe,
+and ganlab-train's start-up time against a bare script.
 
-    .venv/bin/python bench/train_speed.py [--repeats 3 --iters 10 --extras channels_last compile]
+    .venv/bin/python bench/train_speed.py [--settings dcgan32 pacgan2d --repeats 3 --extras compile]
 
-Contenders, all training the same DCGAN with the same loss, optimizers and batch size:
+Settings (``SETTINGS``): the DCGAN of ``experiment=dcgan_fashion_mnist`` at 32 and 64 px, where
+the convolutions dominate a step, and PacGAN's 2D nets (``experiment=ring8_pacgan2``: 4 x 400
+batch-norm ReLU G, 3 x 200 maxout-5 D, PacGAN2, batch 100), where a step takes milliseconds and
+the framework's per-step overhead shows. Contenders, training the same nets with the same
+loss, optimizers and batch size:
 
-  (a) ganlab: ``ganlab.train.train`` on the composed ``experiment=dcgan_fashion_mnist`` config,
-      i.e. the Lightning Trainer, GANModule, the sample and checkpoint callbacks and the CSV +
-      offline W&B loggers as ``make train`` runs them (progress bar off: it is a display);
-  (b) bare: a plain PyTorch loop over the same in-memory uint8 tensor, converted per batch,
-      the floor any framework can reach;
-  (c) recipe: PyTorch's DCGAN example, per-item PIL transforms and ``DataLoader(num_workers=2,
-      shuffle=True)``.
+  (a) ganlab: ``ganlab.train.train`` on the composed experiment config, i.e. the Lightning
+      Trainer, GANModule, the sample and checkpoint callbacks and the CSV + offline W&B
+      loggers as ``make train`` runs them (progress bar off: it is a display);
+  (b) bare: a plain PyTorch loop over the same in-memory data (uint8 images converted per
+      batch, or the 2D points), the floor any framework can reach;
+  (c) recipe (image settings): PyTorch's DCGAN example, per-item PIL transforms and
+      ``DataLoader(num_workers=2, shuffle=True)``.
 
 Optional (``--extras``): (b) with ``channels_last`` tensors, (b) with ``torch.compile``d
 G and D (its compile time is reported apart from its speed), and (a) with ganlab's own
@@ -22,6 +27,11 @@ again and again, so the noise of a shared machine hits all of them alike. A repe
 ``--iters`` steps of each contender; the ratios pair the contenders' sums repeat by repeat.
 Each process's peak RSS is its own. One iteration is one D update on a real batch plus one
 G update.
+
+Start-up (``--startup-runs``): seconds from process start (the kernel's start time of the
+process) to the first training step, for ``ganlab-train`` on each setting's experiment and
+for a bare script that imports torch and Lightning and takes one optimizer step; the runs
+alternate.
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ import random
 import resource
 import shlex
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -50,7 +61,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from ganlab.config import CONF_DIR
-from ganlab.sweep import compose_job
+from ganlab.config.sweep import compose_job
 from ganlab.train import train
 
 if TYPE_CHECKING:
@@ -64,7 +75,6 @@ if TYPE_CHECKING:
     from ganlab.losses import NonSaturatingLoss
 
 ROOT = Path(__file__).resolve().parents[1]
-EXPERIMENT = "dcgan_fashion_mnist"
 # Far beyond any benchmark: the parent, not the config, ends each run.
 NEVER = 10**9
 KIB_PER_MIB = 1024  # ru_maxrss and smaps are in KiB
@@ -101,6 +111,33 @@ EXTRAS = {
         "a+compile", "ganlab with gan.compile=true", "ganlab", compile=True
     ),
 }
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A training setting: an experiment, for images a resolution, the contenders that apply,
+    the a/b target and how many steps make one repeat (short steps need more)."""
+
+    key: str
+    label: str
+    experiment: str
+    resolution: int | None
+    kinds: tuple[str, ...]
+    ab_target: float
+    iters_scale: int = 1
+
+
+SETTINGS = {
+    "dcgan32": Setting(
+        "dcgan32", "DCGAN 32 px", "dcgan_fashion_mnist", 32, ("ganlab", "bare", "recipe"), 1.05
+    ),
+    "dcgan64": Setting(
+        "dcgan64", "DCGAN 64 px", "dcgan_fashion_mnist", 64, ("ganlab", "bare", "recipe"), 1.05
+    ),
+    "pacgan2d": Setting(
+        "pacgan2d", "PacGAN2 2D nets", "ring8_pacgan2", None, ("ganlab", "bare"), 1.15, 10
+    ),
+}
 # (numerator, denominator) of the reported ratios, when both ran.
 RATIOS = (
     ("a", "b"),
@@ -121,29 +158,33 @@ class Options:
     pays their amortized cost; shorter repeats would let the median skip them.
     """
 
-    resolutions: tuple[int, ...] = (32, 64)
+    settings: tuple[str, ...] = tuple(SETTINGS)
     width: int = 64
     batch_size: int = 64
     limit: int | None = None
     warmup: int = 1
-    iters: int = 10
+    iters_per_repeat: int = 10
     repeats: int = 3
     threads: int | None = None
     extras: tuple[str, ...] = ()
     overrides: tuple[str, ...] = ()
+    startup_runs: int = 3
     out: Path = ROOT / "bench" / "results.md"
 
-    @property
-    def contenders(self) -> tuple[Contender, ...]:
-        return CORE + tuple(EXTRAS[name] for name in self.extras)
+    def contenders(self, setting: Setting) -> tuple[Contender, ...]:
+        chosen = CORE + tuple(EXTRAS[name] for name in self.extras)
+        return tuple(c for c in chosen if c.kind in setting.kinds)
+
+    def iters(self, setting: Setting) -> int:
+        return self.iters_per_repeat * setting.iters_scale
 
 
 @dataclass
 class Measurement:
-    """One contender at one resolution: seconds per repeat, warm-up time, memory."""
+    """One contender in one setting: seconds per repeat, warm-up time, memory."""
 
     contender: Contender
-    resolution: int
+    setting: Setting
     iters: int
     batch_size: int
     threads: int = 0
@@ -168,23 +209,27 @@ class Measurement:
 # ------------------------------------------------------------------------------ config
 
 
-def config_overrides(options: Options, resolution: int, run_dir: Path) -> list[str]:
-    """The experiment ``make train`` runs, at the benchmark's width, resolution and batch."""
-    limit = "null" if options.limit is None else options.limit
-    return [
-        f"experiment={EXPERIMENT}",
+def config_overrides(options: Options, setting: Setting, run_dir: Path) -> list[str]:
+    """The setting's experiment as ``make train`` runs it; images at the benchmark's width,
+    resolution and batch, the 2D nets as the paper has them."""
+    overrides = [
+        f"experiment={setting.experiment}",
         f"paths.root_dir={ROOT}",
         f"paths.output_root={run_dir}",
         f"paths.run_dir={run_dir}",
-        f"data.resolution={resolution}",
-        f"data.batch_size={options.batch_size}",
-        f"data.limit={limit}",
-        f"model.generator.width={options.width}",
-        f"model.discriminator.width={options.width}",
         "callbacks=quiet",
         f"gan.max_g_steps={NEVER}",
-        *options.overrides,
     ]
+    if setting.resolution is not None:
+        limit = "null" if options.limit is None else options.limit
+        overrides += [
+            f"data.resolution={setting.resolution}",
+            f"data.batch_size={options.batch_size}",
+            f"data.limit={limit}",
+            f"model.generator.width={options.width}",
+            f"model.discriminator.width={options.width}",
+        ]
+    return [*overrides, *options.overrides]
 
 
 def compose(overrides: list[str]) -> DictConfig:
@@ -321,7 +366,9 @@ def bare_gan(cfg: DictConfig, shape: tuple[int, ...], contender: Contender) -> B
     from ganlab.losses import NonSaturatingLoss
 
     torch.manual_seed(cfg.seed)
-    generator, discriminator = build_networks(cfg, build_objective(cfg), shape, 0)
+    generator, discriminator = build_networks(
+        cfg, build_objective(cfg), shape, 0, cfg.data.batch_size
+    )
     memory_format = torch.channels_last if contender.channels_last else torch.contiguous_format
     generator.to(memory_format=memory_format)
     discriminator.to(memory_format=memory_format)
@@ -344,16 +391,18 @@ def bare_gan(cfg: DictConfig, shape: tuple[int, ...], contender: Contender) -> B
     )
 
 
-def memory_batches(images: Tensor, batch_size: int) -> Iterator[Tensor]:
-    """Endless shuffled batches of a uint8 tensor, turned into [-1, 1] floats per batch."""
+def memory_batches(data: Tensor, batch_size: int) -> Iterator[Tensor]:
+    """Endless shuffled batches of an in-memory tensor; uint8 images are turned into [-1, 1]
+    floats per batch, as ganlab's in-memory data modules do."""
     import torch
 
     from ganlab.data import to_unit_range
 
     while True:
-        order = torch.randperm(len(images))
-        for start in range(0, len(images) - batch_size + 1, batch_size):
-            yield to_unit_range(images[order[start : start + batch_size]])
+        order = torch.randperm(len(data))
+        for start in range(0, len(data) - batch_size + 1, batch_size):
+            batch = data[order[start : start + batch_size]]
+            yield to_unit_range(batch) if batch.dtype == torch.uint8 else batch
 
 
 class FashionMNISTImages:
@@ -412,7 +461,8 @@ def run_bare(cfg: DictConfig, contender: Contender, pacer: Pacer) -> None:
     else:
         datamodule = instantiate(cfg.data)
         datamodule.setup("fit")
-        batches = memory_batches(datamodule.images, datamodule.batch_size)
+        data = datamodule.images if hasattr(datamodule, "images") else datamodule.points
+        batches = memory_batches(data, datamodule.batch_size)
         shape = tuple(datamodule.shape)
     gan = bare_gan(cfg, shape, contender)
     running = pacer.start()
@@ -528,39 +578,41 @@ def rounds(workers: Sequence[Worker], count: int) -> Iterator[list[Worker]]:
         yield rng.sample(list(workers), len(workers))
 
 
-def measure_resolution(options: Options, resolution: int, workdir: Path) -> list[Measurement]:
-    """All contenders at one resolution, one process each, started together; the timed
+def measure_setting(options: Options, setting: Setting, workdir: Path) -> list[Measurement]:
+    """All contenders of one setting, one process each, started together; the timed
     steps alternate one by one, and each repeat sums ``iters`` steps per contender."""
     workers: list[Worker] = []
+    iters = options.iters(setting)
+    name = setting.key
     try:
-        for contender in options.contenders:
-            run_dir = workdir / f"{contender.key}_{resolution}px"
-            overrides = config_overrides(options, resolution, run_dir)
+        for contender in options.contenders(setting):
+            run_dir = workdir / f"{contender.key}_{name}"
+            overrides = config_overrides(options, setting, run_dir)
             if contender.kind == "ganlab":
                 overrides.append(f"gan.channels_last={str(contender.channels_last).lower()}")
                 overrides.append(f"gan.compile={str(contender.compile).lower()}")
             log = workdir / f"{run_dir.name}.log"
             workers.append(Worker(contender, overrides, options.threads, log))
+        batch_size = compose(config_overrides(options, setting, workdir)).data.batch_size
         results = {
-            w.contender.key: Measurement(w.contender, resolution, options.iters, options.batch_size)
-            for w in workers
+            w.contender.key: Measurement(w.contender, setting, iters, batch_size) for w in workers
         }
         started = time.perf_counter()
         for w in workers:
             results[w.contender.key].threads = w.receive("ready")
-        print(f"{resolution} px: set up in {time.perf_counter() - started:.0f} s", flush=True)
+        print(f"{name}: set up in {time.perf_counter() - started:.0f} s", flush=True)
         for w in workers:
             results[w.contender.key].warmup_s = w.run_block(options.warmup)
-        orders = rounds(workers, options.repeats * options.iters)
+        orders = rounds(workers, options.repeats * iters)
         for r in range(1, options.repeats + 1):
             spent = dict.fromkeys(results, 0.0)
-            for _ in range(options.iters):
+            for _ in range(iters):
                 for w in next(orders):
                     spent[w.contender.key] += w.run_block(1)
             for key, seconds in spent.items():
                 results[key].repeats_s.append(seconds)
             line = ", ".join(f"{key} {m.ms_per_iter[-1]:.0f}" for key, m in results.items())
-            print(f"{resolution} px: repeat {r}/{options.repeats}: ms/iter {line}", flush=True)
+            print(f"{name}: repeat {r}/{options.repeats}: ms/iter {line}", flush=True)
         for w in workers:
             m = results[w.contender.key]
             m.peak_rss_mib, m.helpers_mib = w.stop()
@@ -573,15 +625,109 @@ def measure_resolution(options: Options, resolution: int, workdir: Path) -> list
 
 
 def run_benchmark(options: Options) -> list[Measurement]:
-    """Every resolution in turn; runs and logs go to a temporary folder removed after."""
-    for resolution in options.resolutions:  # bad overrides fail here, before any process
-        compose(config_overrides(options, resolution, Path(tempfile.gettempdir())))
+    """Every setting in turn; runs and logs go to a temporary folder removed after."""
+    settings = [SETTINGS[name] for name in options.settings]
+    for setting in settings:  # bad overrides fail here, before any process
+        compose(config_overrides(options, setting, Path(tempfile.gettempdir())))
     with tempfile.TemporaryDirectory(prefix="ganlab_bench_") as tmp:
-        return [
-            m
-            for resolution in options.resolutions
-            for m in measure_resolution(options, resolution, Path(tmp))
-        ]
+        return [m for setting in settings for m in measure_setting(options, setting, Path(tmp))]
+
+
+# ------------------------------------------------------------------------------ start-up
+
+# The floor of a start-up: a script that imports torch and Lightning and takes one optimizer
+# step. It prints the wall clock after the imports and at its first step.
+BARE_START = """
+import time
+import torch
+import lightning.pytorch
+imported = time.time()
+net = torch.nn.Sequential(torch.nn.Linear(2, 400), torch.nn.ReLU(), torch.nn.Linear(400, 1))
+optimizer = torch.optim.Adam(net.parameters())
+stepping = time.time()
+net(torch.randn(100, 2)).mean().backward()
+optimizer.step()
+print(imported, stepping)
+"""
+FIRST_STEP_ENV = "GANLAB_BENCH_FIRST_STEP"
+
+
+def first_step_callback() -> pl.Callback:
+    """The callback ``ganlab-train`` builds in a start-up run: it writes the wall clock at the
+    first training step to the file ``$GANLAB_BENCH_FIRST_STEP`` names, then stops the run."""
+    import lightning.pytorch as pl
+
+    class FirstStep(pl.Callback):
+        def on_train_batch_start(self, trainer: pl.Trainer, *args: Any) -> None:
+            Path(os.environ[FIRST_STEP_ENV]).write_text(str(time.time()))
+            trainer.should_stop = True
+
+    return FirstStep()
+
+
+@dataclass
+class Startup:
+    """Seconds from process start to the first training step, per run, for ganlab-train on
+    each of ``STARTUP_EXPERIMENTS`` and for the bare script (whose import time is kept too)."""
+
+    ganlab_s: dict[str, list[float]] = field(default_factory=dict)
+    bare_s: list[float] = field(default_factory=list)
+    bare_imports_s: list[float] = field(default_factory=list)
+
+
+def start_ganlab(experiment: str, options: Options, workdir: Path) -> float:
+    """One ``ganlab-train experiment=...`` run as a user types it, timed to its first step."""
+    clock = workdir / "first_step"
+    clock.unlink(missing_ok=True)
+    env = {**os.environ, FIRST_STEP_ENV: str(clock), "WANDB_SILENT": "true"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "bench"), env.get("PYTHONPATH", "")])
+    if options.threads is not None:
+        env["OMP_NUM_THREADS"] = str(options.threads)
+    command = [
+        str(Path(sys.executable).with_name("ganlab-train")),
+        f"experiment={experiment}",
+        f"paths.output_root={workdir}",
+        "callbacks=quiet",
+        "+callbacks.first_step._target_=train_speed.first_step_callback",
+        *options.overrides,
+    ]
+    started = time.time()
+    subprocess.run(command, env=env, check=True, capture_output=True, timeout=600)
+    return float(clock.read_text()) - started
+
+
+def start_bare(threads: int | None) -> tuple[float, float]:
+    """One run of ``BARE_START``: (seconds to its imports' end, seconds to its first step)."""
+    env = dict(os.environ)
+    if threads is not None:
+        env["OMP_NUM_THREADS"] = str(threads)
+    started = time.time()
+    done = subprocess.run(
+        [sys.executable, "-c", BARE_START], env=env, check=True, capture_output=True, text=True
+    )
+    imported, stepping = map(float, done.stdout.split())
+    return imported - started, stepping - started
+
+
+# Start-up is timed on the experiment whose data and nets are tiny, so what it shows is the
+# framework's own start-up (the DCGAN experiment adds reading and resizing 60k images).
+STARTUP_EXPERIMENTS = ("ring8_pacgan2",)
+
+
+def measure_startup(options: Options) -> Startup:
+    """``--startup-runs`` rounds; in each, ganlab-train on ``STARTUP_EXPERIMENTS`` and the
+    bare script, in turn."""
+    result = Startup()
+    with tempfile.TemporaryDirectory(prefix="ganlab_startup_") as tmp:
+        for round_ in range(1, options.startup_runs + 1):
+            for experiment in STARTUP_EXPERIMENTS:
+                seconds = start_ganlab(experiment, options, Path(tmp))
+                result.ganlab_s.setdefault(experiment, []).append(seconds)
+            imports, first = start_bare(options.threads)
+            result.bare_imports_s.append(imports)
+            result.bare_s.append(first)
+            print(f"start-up round {round_}/{options.startup_runs} done", flush=True)
+    return result
 
 
 # ------------------------------------------------------------------------------ report
@@ -591,7 +737,7 @@ def run_benchmark(options: Options) -> list[Measurement]:
 class Ratio:
     """``num``'s time over ``den``'s, per repeat (paired, so slow phases of the machine cancel)."""
 
-    resolution: int
+    setting: Setting
     num: str
     den: str
     values: list[float]
@@ -602,15 +748,15 @@ class Ratio:
 
 
 def ratios(measurements: list[Measurement]) -> list[Ratio]:
-    """The ``RATIOS`` whose two contenders ran, per resolution."""
-    by_key = {(m.resolution, m.contender.key): m for m in measurements}
+    """The ``RATIOS`` whose two contenders ran, per setting."""
+    by_key = {(m.setting.key, m.contender.key): m for m in measurements}
     found = []
-    for resolution in dict.fromkeys(m.resolution for m in measurements):
+    for setting in {m.setting.key: m.setting for m in measurements}.values():
         for num, den in RATIOS:
-            a, b = by_key.get((resolution, num)), by_key.get((resolution, den))
+            a, b = by_key.get((setting.key, num)), by_key.get((setting.key, den))
             if a is not None and b is not None:
                 values = [x / y for x, y in zip(a.repeats_s, b.repeats_s, strict=True)]
-                found.append(Ratio(resolution, num, den, values))
+                found.append(Ratio(setting, num, den, values))
     return found
 
 
@@ -631,20 +777,45 @@ def machine(measurements: list[Measurement]) -> str:
     )
 
 
-def spread(values: list[float]) -> str:
-    return f"{min(values):.0f}–{max(values):.0f}"
+def spread(values: list[float], digits: int = 0) -> str:
+    return f"{min(values):.{digits}f}–{max(values):.{digits}f}"
 
 
 def verdict(ratio: Ratio, limit: float) -> str:
     met = "met" if ratio.median <= limit else "NOT met"
     return (
-        f"{met} at {ratio.resolution} px: median {ratio.median:.3f} "
+        f"{met} for {ratio.setting.label}: median {ratio.median:.3f} "
         f"(repeats {min(ratio.values):.3f}–{max(ratio.values):.3f})"
     )
 
 
-def report(options: Options, measurements: list[Measurement], command: str) -> str:
-    """Markdown: machine, settings, per-contender table, paired ratios, targets."""
+def startup_lines(startup: Startup) -> list[str]:
+    """The start-up table: median and range per command, and ganlab's excess over the floor."""
+    floor = statistics.median(startup.bare_s)
+    rows = [
+        ("bare script: import torch, lightning", startup.bare_imports_s),
+        ("bare script: first optimizer step", startup.bare_s),
+        *((f"ganlab-train experiment={e}: first step", s) for e, s in startup.ganlab_s.items()),
+    ]
+    lines = [
+        "",
+        "Start-up, seconds from process start to the first training step "
+        f"({len(startup.bare_s)} runs each, alternating; ganlab-train with the experiment's "
+        "loggers, callbacks and metrics, its data read and set up):",
+    ]
+    lines += ["", "| command | median s | min–max | over the bare step |", "|---|---|---|---|"]
+    lines += [
+        f"| {label} | {statistics.median(runs):.2f} | {spread(runs, 2)} "
+        f"| {statistics.median(runs) - floor:+.2f} |"
+        for label, runs in rows
+    ]
+    return lines
+
+
+def report(
+    options: Options, measurements: list[Measurement], startup: Startup | None, command: str
+) -> str:
+    """Markdown: machine, settings, per-contender table, paired ratios, targets, start-up."""
     images = "all 60000" if options.limit is None else f"the first {options.limit}"
     lines = [
         "# Training speed",
@@ -656,25 +827,27 @@ def report(options: Options, measurements: list[Measurement], command: str) -> s
         "",
         f"Machine: {machine(measurements)}.",
         "",
-        f"Settings: DCGAN (`experiment={EXPERIMENT}`) with width {options.width} in G and D, "
-        f"batch {options.batch_size}, Fashion-MNIST ({images} training images) resized to each "
-        "resolution, non-saturating loss, Adam from the config, metrics off. Per contender and "
-        "resolution: "
-        f"{options.warmup} warm-up step(s), then {options.repeats} repeats of {options.iters} "
-        "timed steps; the contenders take turns step by step, in a shuffled order each round, "
-        "and the ratios pair their sums per repeat. One step = "
-        "one D update on a real batch + one G update; images/s counts real images. Peak RSS is "
-        "the contender's own process; helpers is the private memory of its child processes "
-        "(DataLoader workers, W&B's service) at the end. Extra overrides: "
+        "Settings: DCGAN (`experiment=dcgan_fashion_mnist`) with width "
+        f"{options.width} in G and D, batch {options.batch_size}, Fashion-MNIST ({images} "
+        "training images) resized to each resolution; PacGAN2's 2D nets "
+        "(`experiment=ring8_pacgan2`: G 4 x 400 batch-norm ReLU, D 3 x 200 maxout-5 on packs "
+        "of 2, batch 100, 100k ring points). Non-saturating loss, Adam from the config, metrics "
+        f"off. Per contender and setting: {options.warmup} warm-up step(s), then "
+        f"{options.repeats} repeats of {options.iters_per_repeat} timed steps (x"
+        f"{SETTINGS['pacgan2d'].iters_scale} for the 2D nets); the contenders take turns step "
+        "by step, in a shuffled order each round, and the ratios pair their sums per repeat. "
+        "One step = one D update on a real batch + one G update; samples/s counts real "
+        "samples. Peak RSS is the contender's own process; helpers is the private memory of "
+        "its child processes (DataLoader workers, W&B's service) at the end. Extra overrides: "
         f"{' '.join(options.overrides) or 'none'}.",
         "",
-        "| px | contender | ms/iter median | min–max | images/s | peak RSS MiB "
+        "| setting | contender | ms/iter median | min–max | samples/s | peak RSS MiB "
         "| helpers MiB | warm-up s |",
         "|---|---|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {m.resolution} | ({m.contender.key}) {m.contender.label} | {m.median_ms:.0f} "
-        f"| {spread(m.ms_per_iter)} | {m.images_per_s:.1f} | {m.peak_rss_mib:.0f} "
+        f"| {m.setting.label} | ({m.contender.key}) {m.contender.label} | {m.median_ms:.1f} "
+        f"| {spread(m.ms_per_iter, 1)} | {m.images_per_s:.0f} | {m.peak_rss_mib:.0f} "
         f"| {m.helpers_mib:.0f} | {m.warmup_s:.1f} |"
         for m in measurements
     ]
@@ -683,11 +856,11 @@ def report(options: Options, measurements: list[Measurement], command: str) -> s
         "",
         "Time ratios, paired per repeat (< 1: the first is faster):",
         "",
-        "| px | ratio | median | min–max |",
+        "| setting | ratio | median | min–max |",
         "|---|---|---|---|",
     ]
     lines += [
-        f"| {r.resolution} | {r.num}/{r.den} | {r.median:.3f} "
+        f"| {r.setting.label} | {r.num}/{r.den} | {r.median:.3f} "
         f"| {min(r.values):.3f}–{max(r.values):.3f} |"
         for r in found
     ]
@@ -695,12 +868,19 @@ def report(options: Options, measurements: list[Measurement], command: str) -> s
     if compiled:
         lines += ["", "Compile time (cold cache: warm-up minus its steps at the median speed):", ""]
         lines += [
-            f"- {m.resolution} px: {m.warmup_s - options.warmup * m.median_ms / 1000:.1f} s"
+            f"- {m.setting.label} ({m.contender.key}): "
+            f"{m.warmup_s - options.warmup * m.median_ms / 1000:.1f} s"
             for m in compiled
         ]
     lines += ["", "Targets (on the median of the paired ratios):", ""]
-    lines += [f"- a/b <= 1.05: {verdict(r, 1.05)}" for r in found if (r.num, r.den) == ("a", "b")]
+    lines += [
+        f"- a/b <= {r.setting.ab_target}: {verdict(r, r.setting.ab_target)}"
+        for r in found
+        if (r.num, r.den) == ("a", "b")
+    ]
     lines += [f"- a/c <= 1: {verdict(r, 1.0)}" for r in found if (r.num, r.den) == ("a", "c")]
+    if startup is not None:
+        lines += startup_lines(startup)
     lines += [
         "",
         "Not measured here (they apply only on a GPU): bf16 autocast, `cudnn.benchmark`, "
@@ -713,12 +893,19 @@ def report(options: Options, measurements: list[Measurement], command: str) -> s
 def parse_args(argv: Sequence[str] | None) -> Options:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     defaults = Options()
-    parser.add_argument("--resolutions", type=int, nargs="+", default=list(defaults.resolutions))
-    parser.add_argument("--width", type=int, default=defaults.width, help="G and D base width")
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument(
+        "--settings", nargs="+", choices=list(SETTINGS), default=list(defaults.settings)
+    )
+    parser.add_argument("--width", type=int, default=defaults.width, help="DCGAN base width")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="DCGAN batch")
     parser.add_argument("--limit", type=int, default=None, help="use the first N images")
     parser.add_argument("--warmup", type=int, default=defaults.warmup, help="untimed steps")
-    parser.add_argument("--iters", type=int, default=defaults.iters, help="timed steps per repeat")
+    parser.add_argument(
+        "--iters",
+        type=int,
+        default=defaults.iters_per_repeat,
+        help="timed steps per repeat (x10 for the 2D nets)",
+    )
     parser.add_argument(
         "--repeats", type=int, default=defaults.repeats, help="repeats (paired ratios)"
     )
@@ -729,36 +916,44 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     parser.add_argument(
         "--override", action="append", default=[], help="extra Hydra override, repeatable"
     )
+    parser.add_argument(
+        "--startup-runs",
+        type=int,
+        default=defaults.startup_runs,
+        help="start-up runs per command (0: skip)",
+    )
     parser.add_argument("--out", type=Path, default=defaults.out, help="markdown report")
     args = parser.parse_args(argv)
-    if min(args.warmup, args.iters, args.repeats) < 1:
-        parser.error("--warmup, --iters and --repeats must be >= 1")
+    if min(args.warmup, args.iters, args.repeats) < 1 or args.startup_runs < 0:
+        parser.error("--warmup, --iters and --repeats must be >= 1, --startup-runs >= 0")
     return Options(
-        resolutions=tuple(args.resolutions),
+        settings=tuple(args.settings),
         width=args.width,
         batch_size=args.batch_size,
         limit=args.limit,
         warmup=args.warmup,
-        iters=args.iters,
+        iters_per_repeat=args.iters,
         repeats=args.repeats,
         threads=args.threads,
         extras=tuple(args.extras),
         overrides=tuple(args.override),
+        startup_runs=args.startup_runs,
         out=args.out,
     )
 
 
-def main(argv: Sequence[str] | None = None) -> list[Measurement]:
+def main(argv: Sequence[str] | None = None) -> tuple[list[Measurement], Startup | None]:
     """Run, print the report and write it to ``--out``; returns the measurements."""
     options = parse_args(argv)
     args = sys.argv[1:] if argv is None else list(argv)
     command = shlex.join([os.path.relpath(sys.executable), "bench/train_speed.py", *args])
     measurements = run_benchmark(options)
-    text = report(options, measurements, command)
+    startup = measure_startup(options) if options.startup_runs else None
+    text = report(options, measurements, startup, command)
     print(text)
     options.out.parent.mkdir(parents=True, exist_ok=True)
     options.out.write_text(text)
-    return measurements
+    return measurements, startup
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
 from ganlab.config import CONF_DIR
-from ganlab.sweep import compose_job
+from ganlab.config.resolvers import register_resolvers
+from ganlab.config.sweep import compose_job
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,6 +34,12 @@ def compose_config(overrides: list[str], out: Path) -> DictConfig:
                 *overrides,
             ],
         )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _resolvers() -> None:
+    """The ``${ganlab_*:}`` resolvers, as ``ganlab-train`` registers them before composing."""
+    register_resolvers()
 
 
 @pytest.fixture

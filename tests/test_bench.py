@@ -18,26 +18,38 @@ FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
     not (FASHION_MNIST / "train-images-idx3-ubyte.gz").is_file(),
     reason="the recipe contender reads Debian's Fashion-MNIST (make data)",
 )
-def test_benchmark_times_all_three_contenders_and_writes_results(
+def test_benchmark_times_every_contender_and_the_start_up_and_writes_results(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.syspath_prepend(str(ROOT / "bench"))
     import train_speed
 
     out = tmp_path / "results.md"
-    tiny = "--resolutions 32 --width 8 --batch-size 16 --limit 256 --warmup 1 --iters 3 --threads 1"
-    measurements = train_speed.main(
-        [*tiny.split(), "--repeats", "2", "--override", "logger=csv", "--out", str(out)]
+    tiny = "--width 8 --batch-size 16 --limit 256 --warmup 1 --iters 2 --threads 1"
+    measurements, startup = train_speed.main(
+        [
+            *tiny.split(),
+            *("--settings", "dcgan32", "pacgan2d", "--repeats", "2", "--startup-runs", "1"),
+            *("--override", "logger=csv", "--out", str(out)),
+        ]
     )
 
-    assert sorted(m.contender.key for m in measurements) == ["a", "b", "c"]
+    ran = sorted((m.setting.key, m.contender.key) for m in measurements)
+    assert ran == [
+        (s, c) for s in ("dcgan32", "pacgan2d") for c in "abc" if (s, c) != ("pacgan2d", "c")
+    ]
     for m in measurements:
         assert len(m.repeats_s) == 2
         assert all(math.isfinite(ms) and ms > 0 for ms in m.ms_per_iter)
         assert math.isfinite(m.warmup_s) and m.warmup_s > 0
         assert m.peak_rss_mib > 0
         assert m.threads == 1
+    assert {m.iters for m in measurements if m.setting.key == "pacgan2d"} == {20}
+    assert startup is not None and len(startup.bare_s) == 1
+    assert 0 < startup.bare_imports_s[0] < startup.bare_s[0]
+    assert all(0 < s[0] < 600 for s in startup.ganlab_s.values())
     text = out.read_text()
-    assert "| 32 | a/b |" in text
-    assert "| 32 | a/c |" in text
+    for row in ("| DCGAN 32 px | a/b |", "| DCGAN 32 px | a/c |", "| PacGAN2 2D nets | a/b |"):
+        assert row in text
+    assert "ganlab-train experiment=ring8_pacgan2: first step" in text
     assert "logger=csv" in text

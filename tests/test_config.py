@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 from omegaconf import OmegaConf
 
-from ganlab.config import CONF_DIR, validate
+from ganlab.config import CONF_DIR
+from ganlab.config.checks import validate
 from ganlab.errors import ConfigError
 
 from .conftest import ComposeFn
@@ -77,3 +80,16 @@ def test_unresolvable_interpolation_is_named(compose_cfg: ComposeFn) -> None:
     cfg = compose_cfg("optim.generator.lr=${nowhere.lr}")
     with pytest.raises(ConfigError, match=r"^optim\.generator\.lr: cannot be resolved"):
         validate(cfg)
+
+
+def test_importing_the_entry_points_changes_no_global_state() -> None:
+    """Resolvers and Lightning's console filters are set by running, not by importing."""
+    probe = (
+        "import logging, warnings\n"
+        "from omegaconf import OmegaConf\n"
+        "import ganlab.train, ganlab.cli.train_evaluator\n"
+        "assert not [n for n in ('ganlab_uid', 'ganlab_safe') if OmegaConf.has_resolver(n)]\n"
+        "assert not logging.getLogger('lightning.pytorch.utilities.rank_zero').filters\n"
+        "assert not [f for f in warnings.filters if 'LeafSpec' in str(f[1])]\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True, timeout=120)

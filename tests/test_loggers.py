@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from ganlab.loggers import CSVLogger
+from ganlab.run.loggers import CSVLogger
 
 
 def _log(folder: Path, rows: list[tuple[int, dict[str, float]]]) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ganlab.config import validate
+from ganlab.config.checks import validate
 from ganlab.train import train
 
 from .conftest import ComposeFn, install_evaluator

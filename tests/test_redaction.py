@@ -15,7 +15,7 @@ from hydra.core.utils import JobReturn
 from omegaconf import OmegaConf
 
 from ganlab.config import CONF_DIR
-from ganlab.redaction import (
+from ganlab.run.redaction import (
     REDACTED,
     RedactHydraFiles,
     is_secret_key,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ganlab.errors import ConfigError
-from ganlab.run_folder import (
+from ganlab.run.folder import (
     CREATED_ENV,
     created_here,
     discard_if_created,
@@ -127,7 +127,7 @@ def test_a_second_holder_is_refused_with_the_first_ones_pid(tmp_path: Path) -> N
 
 
 HOLD = (
-    "import sys, time; from pathlib import Path; from ganlab.run_folder import run_folder_lock\n"
+    "import sys, time; from pathlib import Path; from ganlab.run.folder import run_folder_lock\n"
     "with run_folder_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(120)\n"
 )
 

@@ -201,3 +201,22 @@ def build_module(cfg: DictConfig, datamodule: Any) -> GANModule:
         seed=cfg.seed,
         **OmegaConf.to_container(cfg.gan, resolve=True),
     )
+
+
+def build_trainer(cfg: DictConfig, datamodule: Any) -> tuple[Any, list[Any], Any]:
+    """The Lightning trainer with the run's loggers and callbacks, the metrics callback first
+    (checked against the data); returns ``(trainer, loggers, metrics or None)``."""
+    import lightning.pytorch as pl
+
+    loggers = instantiate_group(cfg.logger, "logger")
+    callbacks = instantiate_group(cfg.callbacks, "callbacks")
+    metrics_cfg = cfg.get("metrics")
+    metrics = None if metrics_cfg is None else instantiate_field(metrics_cfg, "metrics")
+    if metrics is not None:
+        metrics.check(datamodule)
+        callbacks.insert(0, metrics)
+    has_bar = any(isinstance(c, pl.callbacks.ProgressBar) for c in callbacks)
+    trainer = instantiate_field(
+        cfg.trainer, "trainer", logger=loggers, callbacks=callbacks, enable_progress_bar=has_bar
+    )
+    return trainer, loggers, metrics

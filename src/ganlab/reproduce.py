@@ -25,7 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ganlab.errors import ConfigError, DataError
 from ganlab.metrics.registry import get_metric, metric_of_key, short_key
-from ganlab.summary import write_json
+from ganlab.run.summary import write_json
 
 CHECKS = ("within", "at_least", "at_most")
 PAPER_FIELDS = ("title", "authors", "year", "arxiv", "reproduces", "dataset")

@@ -1,120 +1,31 @@
 """Hydra entry point: compose -> validate -> instantiate -> fit -> summary.json.
 
 No training logic lives here: the task's objective holds the phases, ``GANModule`` drives
-them, callbacks hold the schedules. This file only turns the composed config into objects
-and reports.
+them, callbacks hold the schedules, ``build`` makes the objects, ``run`` writes the run
+folder. This file only puts them in order and reports.
 """
 
 from __future__ import annotations
 
-import errno
-import logging
-import os
-import re
-import resource
-import secrets
 import sys
 import time
-import warnings
 from contextlib import ExitStack
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from ganlab.build import build_module, instantiate_field, instantiate_group
-from ganlab.checkpoints import check_resumable
-from ganlab.config import CONF_DIR, check_moved_overrides, validate
+from ganlab.build import build_module, build_trainer, instantiate_field
+from ganlab.config import CONF_DIR, job
+from ganlab.config.checks import check_moved_overrides, validate
+from ganlab.config.resolvers import register_resolvers
 from ganlab.errors import ConfigError, GanlabError
-from ganlab.redaction import redact, redact_overrides, redact_text
-from ganlab.run_folder import discard_if_created, is_locked, run_folder_lock
-from ganlab.summary import command_line, versions, write_json
-
-# A deprecation warning inside Lightning says nothing about the run.
-warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)")
-
-
-class _DropAdvert(logging.Filter):
-    """Lightning logs an advertisement for a cloud service at every start; drop it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "litlogger" not in record.getMessage()
-
-
-logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_DropAdvert())
-
-_RUN_UID = secrets.token_hex(2)
-
-
-def _sweep_group() -> str | None:
-    """W&B group of a multirun job: its sweep folder's name, so a sweep's runs group together."""
-    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
-        return None
-    return Path(HydraConfig.get().sweep.dir).name
-
-
-def _override_tags() -> list[str]:
-    """The job's command-line overrides as W&B tags (W&B caps a tag at 64 characters)."""
-    return [override[:64] for override in _overrides()]
-
-
-def _safe_folder_name(name: str) -> str:
-    """``name`` with anything but letters, digits and ._+=,- replaced, for the run folder path.
-
-    Hydra makes the folder before ganlab validates ``name``; this keeps even a rejected
-    name (``../x``) from creating folders outside ``outputs/``.
-    """
-    return re.sub(r"[^A-Za-z0-9._+=,-]", "_", str(name)).lstrip(".") or "_"
-
-
-OmegaConf.register_new_resolver("ganlab_uid", lambda: _RUN_UID, replace=True)
-OmegaConf.register_new_resolver("ganlab_safe", _safe_folder_name, replace=True)
-OmegaConf.register_new_resolver("ganlab_sweep_group", _sweep_group, replace=True)
-OmegaConf.register_new_resolver("ganlab_override_tags", _override_tags, replace=True)
-
-
-def find_checkpoint(cfg: DictConfig, run_dir: Path) -> Path | None:
-    """The checkpoint that ``resume`` names.
-
-    false: none; true: the newest ``last.ckpt`` of this run name whose run is not still
-    training (its folder's lock is free); auto: this run folder's
-    own ``last.ckpt`` if there is one (a requeued SLURM job), else none; or a path.
-    """
-    resume = cfg.resume
-    if resume is False or resume is None:
-        return None
-    if resume == "auto":
-        own = run_dir / "checkpoints" / "last.ckpt"
-        return own if own.is_file() else None
-    if resume is True:
-        pattern = f"{cfg.name}/*/checkpoints/last.ckpt"
-        found = [p for p in Path(cfg.paths.output_root).glob(pattern) if run_dir not in p.parents]
-        idle = [p for p in found if not is_locked(p.parent.parent)]
-        if not idle:
-            training = f" ({len(found)} found, all in runs still training)" if found else ""
-            raise ConfigError(
-                f"resume=true: no checkpoint matches {cfg.paths.output_root}/{pattern}"
-                f"{training}. Run without resume first, or give resume=PATH to a run folder "
-                "or .ckpt file."
-            )
-        return max(idle, key=lambda p: p.stat().st_mtime)
-    path = Path(str(resume))
-    candidates = [path, path / "checkpoints" / "last.ckpt", path / "last.ckpt"]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise ConfigError(
-        f"resume={resume}: no checkpoint there (looked for {', '.join(map(str, candidates))})."
-    )
-
-
-def _overrides() -> list[str]:
-    overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
-    return redact_overrides(overrides)
+from ganlab.run.folder import WRITE_ERRORS, discard_if_created, run_folder_lock, write_failure
+from ganlab.run.redaction import redact, redact_overrides, redact_text
+from ganlab.run.resume import find_checkpoint
+from ganlab.run.summary import run_summary, write_json
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -123,19 +34,15 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     The process that writes the run folder (rank 0) holds its lock until the summary is out.
     """
     validate(cfg)
-    with ExitStack() as held:
-        return _train(cfg, held)
-
-
-def _train(cfg: DictConfig, held: ExitStack) -> dict[str, Any]:
     # Imported only now, so a bad config is reported without paying for Lightning's import.
     import lightning.pytorch as pl
-    import torch
-    from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+    from ganlab.run.checkpoints import check_resumable
+    from ganlab.run.loggers import quiet_lightning
+
+    quiet_lightning()
     run_dir = Path(cfg.paths.run_dir)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
-
     datamodule = instantiate_field(cfg.data, "data")
     module = build_module(cfg, datamodule)
     checkpoint = find_checkpoint(cfg, run_dir)
@@ -143,28 +50,37 @@ def _train(cfg: DictConfig, held: ExitStack) -> dict[str, Any]:
         check_resumable(checkpoint, module)
     datamodule.prepare_data()
     datamodule.setup("fit")
+    trainer, loggers, metrics = build_trainer(cfg, datamodule)
 
-    loggers = instantiate_group(cfg.logger, "logger")
-    callbacks = instantiate_group(cfg.callbacks, "callbacks")
-    metrics_cfg = cfg.get("metrics")
-    metrics = None if metrics_cfg is None else instantiate_field(metrics_cfg, "metrics")
-    if metrics is not None:
-        metrics.check(datamodule)
-        callbacks.insert(0, metrics)
-    has_bar = any(isinstance(c, pl.callbacks.ProgressBar) for c in callbacks)
-    trainer: pl.Trainer = instantiate_field(
-        cfg.trainer,
-        "trainer",
-        logger=loggers,
-        callbacks=callbacks,
-        enable_progress_bar=has_bar,
-    )
     resolved = redact(OmegaConf.to_container(cfg, resolve=True))
-    if trainer.is_global_zero:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        held.enter_context(run_folder_lock(run_dir))
-        OmegaConf.save(resolved, run_dir / "config.yaml")
-    # The first log starts the W&B run, which records sys.argv: show it the redacted one.
+    with ExitStack() as held:
+        if trainer.is_global_zero:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            held.enter_context(run_folder_lock(run_dir))
+            OmegaConf.save(resolved, run_dir / "config.yaml")
+        _log_hyperparams(loggers, resolved)
+        start = time.perf_counter()
+        stopped_by = _fit(trainer, module, datamodule, checkpoint, loggers)
+        summary = run_summary(
+            cfg,
+            module=module,
+            trainer=trainer,
+            metrics=metrics,
+            batch_size=datamodule.batch_size,
+            checkpoint=checkpoint,
+            stopped_by=stopped_by,
+            wall=time.perf_counter() - start,
+            experiment=job.choice("experiment"),
+            overrides=job.overrides(),
+        )
+        if trainer.is_global_zero:
+            write_json(run_dir / "summary.json", summary)
+    return summary
+
+
+def _log_hyperparams(loggers: list[Any], resolved: Any) -> None:
+    """Log the resolved config; the first log starts the W&B run, which records sys.argv, so
+    it is shown the redacted one."""
     argv, sys.argv = sys.argv, [sys.argv[0], *redact_overrides(sys.argv[1:])]
     try:
         for logger in loggers:
@@ -172,56 +88,23 @@ def _train(cfg: DictConfig, held: ExitStack) -> dict[str, Any]:
     finally:
         sys.argv = argv
 
-    start = time.perf_counter()
-    stopped_by = None
+
+def _fit(
+    trainer: Any, module: Any, datamodule: Any, checkpoint: Path | None, loggers: list[Any]
+) -> str | None:
+    """``trainer.fit``; returns what stopped the run early ("SIGTERM") or None."""
+    import lightning.pytorch as pl
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
     try:
         trainer.fit(module, datamodule=datamodule, ckpt_path=checkpoint, weights_only=True)
     except SIGTERMException:
-        stopped_by = "SIGTERM"
+        return "SIGTERM"
     finally:
         for logger in loggers:
             if isinstance(logger, pl.loggers.WandbLogger):
                 logger.experiment.finish()
-    wall = time.perf_counter() - start
-
-    per_rank = datamodule.batch_size
-    summary = {
-        "name": cfg.name,
-        "experiment": _choice("experiment"),
-        "seed": cfg.seed,
-        "command": command_line(),
-        "overrides": _overrides(),
-        "run_dir": str(run_dir),
-        "resumed_from": None if checkpoint is None else str(checkpoint),
-        "stopped_by": stopped_by,
-        "g_steps": module.g_step,
-        "d_steps": module.d_step,
-        "kimg": module.kimg,
-        "batch_size": {"per_rank": per_rank, "global": per_rank * trainer.world_size},
-        "world_size": trainer.world_size,
-        "global_rank": trainer.global_rank,
-        "wall_time_s": wall,
-        "images_per_s": (module.kimg * 1000 / wall) if wall > 0 else None,
-        "final": module.last_logged,
-        "metrics": None if metrics is None else metrics.summary(),
-        "eval_share": None if metrics is None or wall <= 0 else metrics.seconds / wall,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "torch_threads": torch.get_num_threads(),
-        # 1/5/15-min load at the end: on a shared machine the wall time measures the others too.
-        "load_average": [round(x, 2) for x in os.getloadavg()],
-        "warnings": module.run_warnings,
-        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "versions": versions(),
-    }
-    if trainer.is_global_zero:
-        write_json(run_dir / "summary.json", summary)
-    return summary
-
-
-def _choice(group: str) -> str | None:
-    if not HydraConfig.initialized():
-        return None
-    return HydraConfig.get().runtime.choices.get(group)
+    return None
 
 
 def main() -> None:
@@ -231,6 +114,7 @@ def main() -> None:
     except ConfigError as exc:
         print(f"ganlab-train: error: {redact_text(str(exc))}", file=sys.stderr)
         sys.exit(2)
+    register_resolvers()
     _main()
 
 
@@ -248,9 +132,9 @@ def _main(cfg: DictConfig) -> float | None:
         print(f"ganlab-train: error: {redact_text(str(exc))}", file=sys.stderr)
         sys.exit(2)
     except OSError as exc:
-        if exc.errno not in _WRITE_ERRORS:
+        if exc.errno not in WRITE_ERRORS:
             raise
-        print(f"ganlab-train: error: {_write_failure(exc, cfg)}", file=sys.stderr)
+        print(f"ganlab-train: error: {write_failure(exc, cfg.paths.run_dir)}", file=sys.stderr)
         sys.exit(1)
     if summary["global_rank"] == 0:
         print(
@@ -265,23 +149,6 @@ def _main(cfg: DictConfig) -> float | None:
         )
         sys.exit(143)
     return value
-
-
-_WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
-
-
-def _write_failure(exc: OSError, cfg: DictConfig) -> str:
-    """One line for a run that could not write its outputs (disk full, read-only, denied)."""
-    target = exc.filename2 or exc.filename
-    last = Path(cfg.paths.run_dir) / "checkpoints" / "last.ckpt"
-    if last.is_file():
-        then = f"the last good checkpoint is {last}: continue from it with resume={last}"
-    else:
-        then = "no checkpoint was saved yet: start the run again"
-    return (
-        f"cannot write {target} ({exc.strerror}). Free some space or choose another folder "
-        f"with paths.output_root=PATH; {then}"
-    )
 
 
 def optimized_value(summary: dict[str, Any], key: str | None) -> float | None:

@@ -12,7 +12,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from ganlab.errors import ConfigError
-from ganlab.saved_config import load_saved_config
+from ganlab.run.saved_config import load_saved_config
 from tests.conftest import ROOT, TINY, compose_config
 
 EXPERIMENTS = sorted(p.stem for p in (ROOT / "experiments").glob("*.yaml"))
@@ -42,7 +42,7 @@ REFUSED = [
     ("model.generator", "subprocess.call"),
     ("model.generator.norm", "os.system"),  # nested: a partial's argument
     ("optim.generator", "torch.load"),  # torch, but not an optimizer
-    ("data", "ganlab.summary.write_json"),  # ganlab, but not a listed package
+    ("data", "ganlab.run.summary.write_json"),  # ganlab, but not a listed package
     ("data", "ganlab.data.memory.Path"),  # pathlib's class, reached through a ganlab module
     ("model.generator", "ganlab.nets.dcgan.nn.Module"),  # torch's class through a ganlab module
     ("data", "ganlab.data.read_idx"),  # a function of a listed package, not a class
@@ -62,6 +62,13 @@ def test_a_foreign_target_is_refused_naming_key_and_target(
         load_saved_config(path)
     message = str(caught.value)
     assert f"{key}._target_" in message and repr(target) in message and str(path) in message
+
+
+def test_a_run_saved_before_a_class_moved_reads_its_new_place(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    old = with_target("logger.csv", "ganlab.loggers.CSVLogger")
+    path.write_text(OmegaConf.to_yaml(old))
+    assert load_saved_config(path).logger.csv._target_ == "ganlab.run.loggers.CSVLogger"
 
 
 def test_a_target_inside_a_list_is_found(tmp_path: Path) -> None:

@@ -67,7 +67,7 @@ def test_build_networks_packs_d_and_checks_batch_and_conditioning(compose_cfg: C
 
 
 def test_pack_below_one_is_a_config_error(compose_cfg: ComposeFn) -> None:
-    from ganlab.config import validate
+    from ganlab.config.checks import validate
 
     with pytest.raises(ConfigError, match=r"model.pack: expected an integer >= 1"):
         validate(compose_cfg("model=mlp_2d", "data=ring8", "model.pack=0"))

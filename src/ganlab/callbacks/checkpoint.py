@@ -11,8 +11,8 @@ import lightning.pytorch as pl
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from ganlab.callbacks.schedule import GStepCallback
-from ganlab.durable import replace_durably, temporary_name
 from ganlab.module import GANModule
+from ganlab.run.durable import replace_durably, temporary_name
 
 _NUMBERED = re.compile(r"g(\d+)\.ckpt")
 

@@ -22,7 +22,7 @@ from ganlab.cli.outputs import add_overwrite_flag, check_output_file
 from ganlab.cli.runs import WHICH, load_generator, resolve_run
 from ganlab.errors import GanlabError
 from ganlab.metrics.registry import extractor_names, metric_names, short_key
-from ganlab.summary import write_json
+from ganlab.run.summary import write_json
 
 PROG = "ganlab-evaluate"
 

@@ -20,7 +20,9 @@ from hydra import initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
-from ganlab.config import validate
+from ganlab.config import CONF_DIR
+from ganlab.config.checks import validate
+from ganlab.config.sweep import compose_job
 from ganlab.errors import GanlabError
 from ganlab.reproduce import (
     RUN_KEYS,
@@ -38,8 +40,6 @@ from ganlab.reproduce import (
     validate_experiment,
     write_report,
 )
-from ganlab.sweep import compose_job
-from ganlab.train import CONF_DIR
 
 PROG = "ganlab-reproduce"
 EXPERIMENTS_DIR = (CONF_DIR / "experiment").resolve()

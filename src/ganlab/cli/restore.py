@@ -1,7 +1,7 @@
 """``ganlab-restore CHECKPOINT INPUT_DIR OUTPUT_DIR``: restore a folder of corrupted images.
 
 The run's own ``config.yaml`` rebuilds the corruption and the U-Net (read as data: only
-listed classes can be built from it, see ``ganlab.saved_config``); the checkpoint is read
+listed classes can be built from it, see ``ganlab.run.saved_config``); the checkpoint is read
 with ``weights_only=True`` and its EMA generator used when there is one. Inputs are images
 as the run's corruption leaves them: noisy or holed images at the training resolution, or
 low-resolution ones (``resolution / factor`` pixels) for super-resolution. Inpainting also
@@ -28,7 +28,7 @@ from ganlab.cli.runs import WHICH, generator_weights, read_state_dict, resolve_r
 from ganlab.data.image_files import read_image
 from ganlab.errors import ConfigError, DataError, GanlabError
 from ganlab.restoration.corruptions import Corruption, MaskCorruption
-from ganlab.saved_config import load_saved_config
+from ganlab.run.saved_config import load_saved_config
 
 PROG = "ganlab-restore"
 SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")

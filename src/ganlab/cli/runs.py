@@ -15,9 +15,9 @@ from omegaconf import DictConfig
 from torch import nn
 
 from ganlab.build import build_networks, build_objective, instantiate_field
-from ganlab.checkpoints import read_checkpoint
 from ganlab.errors import ConfigError
-from ganlab.saved_config import load_saved_config
+from ganlab.run.checkpoints import read_checkpoint
+from ganlab.run.saved_config import load_saved_config
 
 WHICH = ("last", "best")
 RUN_HINT = "give a run folder made by ganlab-train or a checkpoint inside its checkpoints/ folder"

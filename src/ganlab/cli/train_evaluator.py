@@ -8,7 +8,6 @@ root), where metric configs look for it, and records which images it was trained
 
 from __future__ import annotations
 
-import secrets
 import sys
 import time
 from datetime import datetime, timezone
@@ -23,17 +22,12 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from ganlab.config import CONF_DIR
+from ganlab.config.resolvers import register_resolvers
 from ganlab.data.identity import default_evaluator_path, evaluator_record
 from ganlab.errors import ConfigError, GanlabError, MetricsError
 from ganlab.metrics.domain import save_evaluator, train_domain_classifier
-from ganlab.run_folder import discard_if_created
-from ganlab.summary import versions, write_json
-
-# Run folders end in a random suffix (`${ganlab_uid:}`), as training runs do, so two runs
-# started in the same second never share one.
-if not OmegaConf.has_resolver("ganlab_uid"):
-    _RUN_UID = secrets.token_hex(2)
-    OmegaConf.register_new_resolver("ganlab_uid", lambda: _RUN_UID)
+from ganlab.run.folder import discard_if_created
+from ganlab.run.summary import versions, write_json
 
 
 def _device(name: str) -> torch.device:
@@ -96,9 +90,15 @@ def train_evaluator(cfg: DictConfig) -> dict[str, Any]:
     return record
 
 
+def main() -> None:
+    """``ganlab-train-evaluator``: run folders end in ``${ganlab_uid:}``, as training runs do."""
+    register_resolvers()
+    _main()
+
+
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="evaluator")
-def main(cfg: DictConfig) -> None:
-    """Entry point; bad input exits 2 with one message, like `ganlab-train`."""
+def _main(cfg: DictConfig) -> None:
+    """Train the evaluator; bad input exits 2 with one message, like ``ganlab-train``."""
     try:
         record = train_evaluator(cfg)
     except GanlabError as exc:

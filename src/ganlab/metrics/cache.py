@@ -18,8 +18,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ganlab.durable import replace_durably, temporary_name
 from ganlab.errors import MetricsError
+from ganlab.run.durable import replace_durably, temporary_name
 
 log = logging.getLogger(__name__)
 

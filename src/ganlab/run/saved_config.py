@@ -30,11 +30,13 @@ PACKAGES = (
     "ganlab.data.",
     "ganlab.restoration.",
     "ganlab.callbacks.",
-    "ganlab.loggers.",
+    "ganlab.run.loggers.",
     "ganlab.strategy.",
     "torch.optim.",
     "lightning.pytorch.loggers.",
 )
+# Classes that moved: a run saved before names the old place, which is read as the new one.
+MOVED_TARGETS = {"ganlab.loggers.CSVLogger": "ganlab.run.loggers.CSVLogger"}
 EXACT = ("lightning.pytorch.Trainer", "ganlab.module.GANModule")
 WHAT = (
     "ganlab's nets, losses, objectives, augments, data modules, corruptions, callbacks, "
@@ -108,6 +110,18 @@ def _check_node(node: Any, key: str, source: Path) -> None:
         )
 
 
+def _renamed(node: Any) -> Any:
+    """``node`` with every moved ``_target_`` (``MOVED_TARGETS``) written as its new name."""
+    if isinstance(node, dict):
+        return {
+            key: MOVED_TARGETS.get(value, value) if key == "_target_" else _renamed(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_renamed(value) for value in node]
+    return node
+
+
 def load_saved_config(path: Path) -> DictConfig:
     """A run's ``config.yaml``, checked so that building from it can only make listed classes."""
     try:
@@ -117,5 +131,6 @@ def load_saved_config(path: Path) -> DictConfig:
         raise ConfigError(f"{path} is not a readable config ({detail})") from None
     if not isinstance(cfg, DictConfig) or not cfg:
         raise ConfigError(f"{path} does not hold a mapping of settings; it is not a run config")
-    _check_node(OmegaConf.to_container(cfg, resolve=False), "", path)
-    return cfg
+    settings = _renamed(OmegaConf.to_container(cfg, resolve=False))
+    _check_node(settings, "", path)
+    return OmegaConf.create(settings)

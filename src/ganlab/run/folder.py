@@ -15,6 +15,7 @@ whose lock is held. The kernel drops the lock when the holder exits, however it 
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import shutil
@@ -110,3 +111,21 @@ def is_locked(run_dir: Path) -> bool:
     finally:
         os.close(fd)
     return False
+
+
+# The errors that mean "this run cannot write its outputs", not a bug.
+WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def write_failure(exc: OSError, run_dir: Path) -> str:
+    """One line for a run that could not write its outputs (disk full, read-only, denied)."""
+    target = exc.filename2 or exc.filename
+    last = Path(run_dir) / "checkpoints" / "last.ckpt"
+    if last.is_file():
+        then = f"the last good checkpoint is {last}: continue from it with resume={last}"
+    else:
+        then = "no checkpoint was saved yet: start the run again"
+    return (
+        f"cannot write {target} ({exc.strerror}). Free some space or choose another folder "
+        f"with paths.output_root=PATH; {then}"
+    )

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from ganlab.errors import ConfigError
-
-# The Hydra config tree that ganlab-train and the tools compose.
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
 # Keys that moved, and where they live now: an old key gets one message naming its place.
 MOVED = {

@@ -18,9 +18,10 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, open_dict
 
-from ganlab.config import validate
+from ganlab.config.checks import validate
+from ganlab.config.resolvers import register_resolvers
 from ganlab.errors import GanlabError
-from ganlab.redaction import redact_overrides, redact_text
+from ganlab.run.redaction import redact_overrides, redact_text
 
 
 def sweep_jobs(overrides: list[str]) -> list[list[str]]:
@@ -32,6 +33,7 @@ def sweep_jobs(overrides: list[str]) -> list[list[str]]:
 
 def compose_job(config_name: str, overrides: list[str]) -> DictConfig:
     """One job's config as the launcher will compose it (``${hydra:...}`` resolvable)."""
+    register_resolvers()
     cfg = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
     HydraConfig.instance().set_config(cfg)
     with open_dict(cfg):

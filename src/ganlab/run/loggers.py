@@ -3,12 +3,14 @@
 Lightning's ``CSVLogger`` deletes ``metrics.csv`` when its folder is not empty. A requeued
 job (``resume=auto``) logs into its own run folder again, so that would erase every row the
 job logged before it was preempted. This one keeps the rows and appends, widening the header
-when new columns appear.
+when new columns appear. ``quiet_lightning`` keeps Lightning's console output to the run.
 """
 
 from __future__ import annotations
 
 import csv
+import logging
+import warnings
 
 from lightning.pytorch.loggers import CSVLogger as LightningCSVLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
@@ -34,3 +36,19 @@ class CSVLogger(LightningCSVLogger):
             self._fs.makedirs(self.root_dir, exist_ok=True)
             self._experiment = AppendingExperimentWriter(log_dir=self.log_dir)
         return self._experiment
+
+
+class _DropAdvert(logging.Filter):
+    """Lightning logs an advertisement for a cloud service at every start; drop it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "litlogger" not in record.getMessage()
+
+
+_ADVERT_FILTER = _DropAdvert()
+
+
+def quiet_lightning() -> None:
+    """Keep Lightning's console to what says something about the run (idempotent)."""
+    warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)")
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_ADVERT_FILTER)

@@ -18,7 +18,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from ganlab.errors import ConfigError
-from ganlab.run_folder import LOCK_NAME, note_if_new
+from ganlab.run.folder import LOCK_NAME, note_if_new
 
 _MIB = 1024 * 1024
 
