@@ -96,7 +96,7 @@ class Contender:
 
 CORE = (
     Contender("a", "ganlab: train() with its Trainer, callbacks, loggers", "ganlab"),
-    Contender("b", "bare PyTorch loop, in-memory uint8", "bare"),
+    Contender("b", "bare PyTorch loop, in-memory data", "bare"),
     Contender("c", "recipe: per-item transforms, DataLoader(num_workers=2)", "recipe"),
 )
 EXTRAS = {
