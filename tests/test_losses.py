@@ -16,6 +16,8 @@ from ganlab.losses import (
     MinimaxLoss,
     NonSaturatingLoss,
     R1Penalty,
+    R2Penalty,
+    RelativisticPairingLoss,
     WassersteinLoss,
 )
 
@@ -57,6 +59,25 @@ def test_loss_values(loss: AdversarialLoss, d_expected: float, g_expected: float
     assert loss.d_loss(REAL, FAKE).item() == pytest.approx(d_expected, rel=rel)
     assert loss.g_loss(FAKE, REAL).item() == pytest.approx(g_expected, rel=rel)
     assert loss.g_loss(FAKE).item() == pytest.approx(g_expected, rel=rel)
+
+
+def test_relativistic_pairing_values() -> None:
+    # d = (softplus(0.5 - 2) + softplus(-3 + 1)) / 2 = (0.201413 + 0.126928) / 2
+    # g = (softplus(2 - 0.5) + softplus(-1 + 3)) / 2 = (1.701413 + 2.126928) / 2
+    loss = RelativisticPairingLoss()
+    assert loss.relativistic and not NonSaturatingLoss().relativistic
+    assert loss.d_loss(REAL, FAKE).item() == pytest.approx(0.1641705, rel=8 * EPS32)
+    assert loss.g_loss(FAKE, REAL).item() == pytest.approx(1.9141705, rel=8 * EPS32)
+    # Pairing: swapping which fake meets which real changes the value.
+    assert loss.d_loss(REAL, FAKE.flip(0)).item() != pytest.approx(0.1641705, rel=1e-3)
+
+
+def test_relativistic_pairing_needs_paired_real_logits() -> None:
+    loss = RelativisticPairingLoss()
+    with pytest.raises(ValueError, match="logits on real data"):
+        loss.g_loss(FAKE)
+    with pytest.raises(ValueError, match="pair one to one"):
+        loss.d_loss(REAL, torch.zeros(3))
 
 
 def test_softplus_form_is_finite_for_extreme_logits() -> None:
@@ -145,6 +166,37 @@ def test_r1_value_ignores_fake_and_backprops() -> None:
     assert d.w.grad.tolist() == pytest.approx([30.0, 40.0])  # d/dw 5 |w|^2 = 10 w
 
 
+class TanhD(nn.Module):
+    """A small nonlinear D in float64, so finite differences are exact to ~1e-9."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.net = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 1)).double()
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(x).squeeze(1)
+
+
+def test_r2_equals_a_finite_difference_gradient_norm_on_fakes() -> None:
+    d = TanhD()
+    real = torch.randn(4, 3, dtype=torch.float64) * 1e3  # R2 must not look at the reals
+    fake = torch.randn(4, 3, dtype=torch.float64)
+    h = 1e-6
+    squared = []
+    for sample in fake:
+        grad = [
+            (d(sample + h * e[None]) - d(sample - h * e[None])).item() / (2 * h)
+            for e in torch.eye(3, dtype=torch.float64)
+        ]
+        squared.append(sum(g * g for g in grad))
+    expected = 0.5 * 0.4 * sum(squared) / len(squared)
+    assert R2Penalty(gamma=0.4)(d, real, fake).item() == pytest.approx(expected, rel=1e-7)
+    assert R2Penalty.name == "r2" and R2Penalty(gamma=0.4)(d, fake, real).item() != pytest.approx(
+        expected, rel=1e-3
+    )
+
+
 def test_penalties_pass_labels_to_d() -> None:
     seen = []
 
@@ -155,7 +207,8 @@ def test_penalties_pass_labels_to_d() -> None:
     y = torch.tensor([0, 1])
     GradientPenalty()(d, torch.randn(2, 3), torch.randn(2, 3), y)
     R1Penalty()(d, torch.randn(2, 3), torch.randn(2, 3), y)
-    assert all(s is y for s in seen) and len(seen) == 2
+    R2Penalty()(d, torch.randn(2, 3), torch.randn(2, 3), y)
+    assert all(s is y for s in seen) and len(seen) == 3
 
 
 def test_penalty_names() -> None:
@@ -173,6 +226,7 @@ def test_penalty_names() -> None:
         (lambda: GradientPenalty(weight=float("nan")), "weight nan"),
         (lambda: R1Penalty(gamma=-10.0), "gamma -10.0"),
         (lambda: R1Penalty(gamma="10"), "gamma '10'"),
+        (lambda: R2Penalty(gamma=-0.1), "R2Penalty: gamma -0.1"),
         (lambda: LeastSquaresLoss(a=1.0, b=1.0), "a and b"),
     ],
 )
@@ -188,7 +242,7 @@ def test_gradient_penalty_rejects_mismatched_batches() -> None:
 
 @pytest.mark.parametrize("path", sorted(LOSS_CONF.glob("*.yaml")), ids=lambda p: p.stem)
 def test_loss_configs_instantiate(path: Path) -> None:
-    cfg = OmegaConf.load(path)
+    cfg = _load(path)
     assert cfg.name == path.stem
     loss = instantiate(cfg.adversarial)
     assert isinstance(loss, AdversarialLoss)
@@ -198,9 +252,15 @@ def test_loss_configs_instantiate(path: Path) -> None:
     assert cfg.g_penalties == {}
 
 
+def _load(path: Path) -> DictConfig:
+    """A loss file where it sits in the composed config (its interpolations name loss.*)."""
+    return OmegaConf.create({"loss": OmegaConf.load(path)}).loss
+
+
 def _term(node: DictConfig) -> DictConfig:
-    """A penalty's node without ``every``, which belongs to the phase schedule."""
-    return OmegaConf.masked_copy(node, [k for k in node if k != "every"])
+    """A penalty's node without ``every`` and ``decay``, which belong to the schedule."""
+    settings = OmegaConf.to_container(node, resolve=True)
+    return OmegaConf.create({k: v for k, v in settings.items() if k not in ("every", "decay")})
 
 
 def test_loss_configs_carry_paper_values() -> None:
@@ -209,3 +269,7 @@ def test_loss_configs_carry_paper_values() -> None:
     assert instantiate(gp.adversarial).clip is None
     assert instantiate(_term(gp.penalties.gp)).weight == 10.0
     assert instantiate(_term(OmegaConf.load(LOSS_CONF / "ns_r1.yaml").penalties.r1)).gamma == 10.0
+    r3gan = _load(LOSS_CONF / "r3gan.yaml")  # R3GAN's CIFAR-10 preset: gamma 0.05 -> 0.005
+    assert instantiate(r3gan.adversarial).relativistic
+    assert [instantiate(_term(r3gan.penalties[k])).gamma for k in ("r1", "r2")] == [0.05, 0.05]
+    assert r3gan.penalties.r2.decay == {"to": 0.1, "kimg": 20000}

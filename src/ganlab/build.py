@@ -60,15 +60,28 @@ def task_config(cfg: DictConfig) -> DictConfig:
 
 
 def _regularizers(group: DictConfig | None, field: str) -> dict[str, Any]:
-    """``{name: Regularizer(term, every)}`` of a penalty group; ``every`` is the scheduler's,
+    """``{name: Regularizer(term, every, decay)}`` of a penalty group; ``every`` is the
+    scheduler's, ``decay`` ({to, kimg}: a cosine factor from 1 to ``to``) the objective's,
     the rest builds the term."""
     from ganlab.objective import Regularizer
+    from ganlab.schedules import Cosine
 
     found = {}
     for name, node in (group or {}).items():
-        settings = OmegaConf.masked_copy(node, [k for k in node if k != "every"])
-        term = instantiate_field(settings, f"{field}.{name}")
-        found[name] = Regularizer(term, node.get("every", 1))
+        # Resolved first: interpolations may point elsewhere in the config (r2 -> r1's gamma).
+        settings = OmegaConf.to_container(node, resolve=True)
+        term_settings = {k: v for k, v in settings.items() if k not in ("every", "decay")}
+        term = instantiate_field(OmegaConf.create(term_settings), f"{field}.{name}")
+        decay = settings.get("decay")
+        if decay is not None:
+            try:
+                decay = Cosine(1.0, decay.get("to", 0.0), decay.get("kimg", 0.0))
+            except ValueError as exc:
+                raise ConfigError(
+                    f"{field}.{name}.decay: {exc}; write decay: {{to: 0.1, kimg: 20000}} "
+                    "(the value x a cosine from 1 to `to` over kimg) or decay: null"
+                ) from None
+        found[name] = Regularizer(term, settings.get("every", 1), decay)
     return found
 
 
@@ -178,6 +191,17 @@ def check_metrics(cfg: DictConfig, objective: Objective) -> None:
         )
 
 
+def _check_scheduler(cfg: DictConfig, generator: nn.Module) -> None:
+    """Build ``optim.scheduler`` once on a throwaway optimizer of G, so that a scheduler that
+    cannot drive the optimizer is named before training rather than inside ``fit``."""
+    optimizer = instantiate_field(cfg.optim.generator, "optim.generator")(generator.parameters())
+    factory = instantiate_field(cfg.optim.scheduler, "optim.scheduler")
+    try:
+        factory(optimizer)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"optim.scheduler: {exc}") from None
+
+
 def build_module(cfg: DictConfig, datamodule: Any) -> GANModule:
     """The task's module (``task._target_``) with its objective, networks and optimizers."""
     objective = build_objective(cfg)
@@ -191,16 +215,23 @@ def build_module(cfg: DictConfig, datamodule: Any) -> GANModule:
     except Exception as exc:
         raise ConfigError(f"task._target_: {exc}") from None
     scheduler = cfg.optim.scheduler
-    return module_class(
-        generator=generator,
-        discriminator=discriminator,
-        objective=objective,
-        g_optimizer=instantiate_field(cfg.optim.generator, "optim.generator"),
-        d_optimizer=instantiate_field(cfg.optim.discriminator, "optim.discriminator"),
-        scheduler=None if scheduler is None else instantiate_field(scheduler, "optim.scheduler"),
-        seed=cfg.seed,
-        **OmegaConf.to_container(cfg.gan, resolve=True),
-    )
+    if scheduler is not None:
+        _check_scheduler(cfg, generator)
+    try:
+        return module_class(
+            generator=generator,
+            discriminator=discriminator,
+            objective=objective,
+            g_optimizer=instantiate_field(cfg.optim.generator, "optim.generator"),
+            d_optimizer=instantiate_field(cfg.optim.discriminator, "optim.discriminator"),
+            scheduler=None
+            if scheduler is None
+            else instantiate_field(scheduler, "optim.scheduler"),
+            seed=cfg.seed,
+            **OmegaConf.to_container(cfg.gan, resolve=True),
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def build_trainer(cfg: DictConfig, datamodule: Any) -> tuple[Any, list[Any], Any]:

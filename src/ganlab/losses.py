@@ -1,8 +1,9 @@
 """Adversarial losses and penalties: plain tensor code on discriminator logits.
 
 An adversarial loss gives D's and G's objectives (both minimised) and a hook run after each D
-optimizer step. A penalty is a separate object called in the D step with ``(D, real, fake, y)``
-and added to D's loss.
+optimizer step; a relativistic one (``relativistic = True``) also needs D's logits on the real
+batch in G's step. A penalty is a separate object called in the D step with
+``(D, real, fake, y)`` and added to D's loss.
 """
 
 from __future__ import annotations
@@ -39,13 +40,16 @@ def _check_number(
 class AdversarialLoss(ABC):
     """D minimises ``d_loss``; G minimises ``g_loss``; ``after_d_step`` runs after D's step."""
 
+    # Whether G's objective compares fakes with reals (it then gets ``real_logits``).
+    relativistic: ClassVar[bool] = False
+
     @abstractmethod
     def d_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
         """D's objective on its logits for a real and a generated batch."""
 
     @abstractmethod
     def g_loss(self, fake_logits: Tensor, real_logits: Tensor | None = None) -> Tensor:
-        """G's objective; ``real_logits`` is there for relativistic losses, unused so far."""
+        """G's objective; ``real_logits`` (D on the real batch) for relativistic losses."""
 
     def after_d_step(self, discriminator: nn.Module) -> None:  # noqa: B027 (optional hook)
         """Constrain D after its optimizer step (only weight clipping needs it)."""
@@ -119,6 +123,34 @@ class HingeLoss(AdversarialLoss):
 
     def g_loss(self, fake_logits: Tensor, real_logits: Tensor | None = None) -> Tensor:
         return -fake_logits.mean()
+
+
+@dataclass(frozen=True)
+class RelativisticPairingLoss(AdversarialLoss):
+    """RpGAN (Jolicoeur-Martineau 2019; R3GAN, Huang et al. 2024): each real sample is paired
+    with a fake one, D minimises E[softplus(-(D(x) - D(G(z))))] and G the mirror image,
+    E[softplus(-(D(G(z)) - D(x)))]. Pairing makes the loss landscape free of the bad local
+    optima of the plain logistic loss (R3GAN, section 2)."""
+
+    relativistic: ClassVar[bool] = True
+
+    def d_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+        _check_paired(real_logits, fake_logits)
+        return F.softplus(fake_logits - real_logits).mean()
+
+    def g_loss(self, fake_logits: Tensor, real_logits: Tensor | None = None) -> Tensor:
+        if real_logits is None:
+            raise ValueError("RelativisticPairingLoss: G's loss needs D's logits on real data")
+        _check_paired(real_logits, fake_logits)
+        return F.softplus(real_logits - fake_logits).mean()
+
+
+def _check_paired(real_logits: Tensor, fake_logits: Tensor) -> None:
+    if real_logits.shape != fake_logits.shape:
+        raise ValueError(
+            f"RelativisticPairingLoss: real logits {list(real_logits.shape)} and fake logits "
+            f"{list(fake_logits.shape)} must pair one to one; give G's batch the data's size"
+        )
 
 
 @dataclass(frozen=True)
@@ -200,17 +232,35 @@ class GradientPenalty:
 
 
 @dataclass(frozen=True)
-class R1Penalty:
-    """R1 (Mescheder et al. 2018): gamma / 2 * E[||grad D(x)||^2] on real data only."""
+class _ZeroCenteredPenalty:
+    """gamma / 2 * E[||grad D(x)||^2] on the real batch or, with ``on_fake``, on G's."""
 
-    name: ClassVar[str] = "r1"
     gamma: float = 10.0
+    on_fake: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
-        _check_number("R1Penalty", "gamma", self.gamma, 0.0, hint=" (Mescheder et al. 2018 use 10)")
+        _check_number(
+            type(self).__name__, "gamma", self.gamma, 0.0, hint=" (Mescheder et al. 2018 use 10)"
+        )
 
     def __call__(
         self, discriminator: nn.Module, real: Tensor, fake: Tensor, y: Tensor | None = None
     ) -> Tensor:
-        grad = _input_gradients(discriminator, real, y)
+        grad = _input_gradients(discriminator, fake if self.on_fake else real, y)
         return 0.5 * self.gamma * grad.square().sum(dim=1).mean()
+
+
+@dataclass(frozen=True)
+class R1Penalty(_ZeroCenteredPenalty):
+    """R1 (Mescheder et al. 2018): gamma / 2 * E[||grad D(x)||^2] on real data only."""
+
+    name: ClassVar[str] = "r1"
+
+
+@dataclass(frozen=True)
+class R2Penalty(_ZeroCenteredPenalty):
+    """R2: the same on generated data; R3GAN adds it to R1 so that D stays smooth around
+    both distributions, which its convergence argument needs (Huang et al. 2024, section 2)."""
+
+    name: ClassVar[str] = "r2"
+    on_fake: ClassVar[bool] = True

@@ -22,6 +22,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from ganlab.objective import Batch, Draws, Objective, Phase
+from ganlab.schedules import KimgCosine
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 SchedulerFactory = Callable[[Optimizer], LRScheduler]
@@ -63,6 +64,8 @@ class GANModule(pl.LightningModule):
         d_optimizer: OptimizerFactory,
         scheduler: SchedulerFactory | None = None,
         ema_decay: float = 0.0,
+        ema_kimg: float | None = None,
+        ema_rampup: float | None = None,
         grad_clip: float | None = None,
         alpha: float = 0.5,
         latent: str = "normal",
@@ -75,12 +78,20 @@ class GANModule(pl.LightningModule):
     ) -> None:
         super().__init__()
         if latent not in LATENTS:
-            raise ValueError(f"latent must be one of {LATENTS}, got {latent!r}")
+            raise ValueError(f"gan.latent: expected one of {LATENTS}, got {latent!r}")
         self.automatic_optimization = False
         self.save_hyperparameters(ignore=list(self.NOT_HYPERPARAMETERS))
         self.generator = generator
         self.discriminator = discriminator
-        self.generator_ema = self._make_ema(generator) if ema_decay > 0 else None
+        if ema_decay > 0 and ema_kimg is not None:
+            raise ValueError(
+                "gan.ema_decay and gan.ema_kimg are both set: give the EMA either a constant "
+                "decay or a half-life in kimg, and set the other to 0 / null"
+            )
+        if ema_rampup is not None and ema_kimg is None:
+            raise ValueError("gan.ema_rampup needs gan.ema_kimg (the half-life it ramps up to)")
+        keep_ema = ema_decay > 0 or ema_kimg is not None
+        self.generator_ema = self._make_ema(generator) if keep_ema else None
         self.objective = objective
         # A submodule, so an augment's state (ADA's p) is in checkpoints and moves with .to().
         self.augment = objective.augment
@@ -89,6 +100,9 @@ class GANModule(pl.LightningModule):
         self._d_optimizer = d_optimizer
         self._scheduler = scheduler
         self.ema_decay = ema_decay
+        self.ema_kimg = ema_kimg
+        self.ema_rampup = ema_rampup
+        self._images_at_ema = 0
         self.grad_clip = grad_clip
         self.alpha = alpha
         self.latent = latent
@@ -220,7 +234,7 @@ class GANModule(pl.LightningModule):
             self.g_step += 1
             self._step_schedulers()
             if self.generator_ema is not None:
-                self._update_ema()
+                self._update_ema(self._ema_decay())
             if will_log or self.training_done:
                 self._log_metrics()
         if self.training_done:
@@ -240,7 +254,7 @@ class GANModule(pl.LightningModule):
         opt_g, opt_d = self.optimizers()
         opt, net = (opt_d, self.discriminator) if phase.network == "D" else (opt_g, self.generator)
         self.toggle_optimizer(opt)
-        loss, logs = self.objective.phase_loss(phase, step)
+        loss, logs = self.objective.phase_loss(phase, step, self.kimg)
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         self._reduce_gradients(net)
@@ -278,17 +292,34 @@ class GANModule(pl.LightningModule):
             torch.distributed.broadcast(buffer, src=0)
 
     def _step_schedulers(self) -> None:
-        """LR schedules advance once per G step for both networks (WGAN-GP's convention)."""
+        """LR schedules advance once per G step for both networks (WGAN-GP's convention);
+        one that follows progress (``KimgCosine``) is set to the images seen so far."""
         if self._scheduler is None:
             return
         for scheduler in self.lr_schedulers():
-            scheduler.step()
+            if isinstance(scheduler, KimgCosine):
+                scheduler.step_to(self.kimg)
+            else:
+                scheduler.step()
+
+    def _ema_decay(self) -> float:
+        """The EMA's decay for this G step: the constant ``ema_decay``, or StyleGAN2-ADA's
+        half-life: 0.5 ** (images since the last update / half-life in images), the
+        half-life ramped up to ``ema_rampup`` x the images seen so far early in training."""
+        shown = self.images_seen - self._images_at_ema
+        self._images_at_ema = self.images_seen
+        if self.ema_kimg is None:
+            return self.ema_decay
+        half_life = self.ema_kimg * 1000
+        if self.ema_rampup is not None:
+            half_life = min(half_life, self.images_seen * self.ema_rampup)
+        return 0.5 ** (shown / max(half_life, 1e-8))
 
     @torch.no_grad()
-    def _update_ema(self) -> None:
+    def _update_ema(self, decay: float) -> None:
         ema_params = list(self.generator_ema.parameters())
         params = [p.detach() for p in self.generator.parameters()]
-        torch._foreach_lerp_(ema_params, params, 1.0 - self.ema_decay)
+        torch._foreach_lerp_(ema_params, params, 1.0 - decay)
         for ema_buffer, buffer in zip(
             self.generator_ema.buffers(), self.generator.buffers(), strict=True
         ):
@@ -312,6 +343,10 @@ class GANModule(pl.LightningModule):
         opt_g, opt_d = self.optimizers()
         metrics["lr/g"] = opt_g.param_groups[0]["lr"]
         metrics["lr/d"] = opt_d.param_groups[0]["lr"]
+        schedules = self.lr_schedulers() if self._scheduler is not None else []
+        if any(isinstance(s, KimgCosine) and s.beta2_end is not None for s in schedules):
+            metrics["beta2/g"] = opt_g.param_groups[0]["betas"][1]
+            metrics["beta2/d"] = opt_d.param_groups[0]["betas"][1]
         metrics["progress/kimg"] = self.kimg
         metrics["progress/d_step"] = float(self.d_step)
         self.last_logged = metrics
@@ -325,6 +360,7 @@ class GANModule(pl.LightningModule):
             "d_step": self.d_step,
             "g_step": self.g_step,
             "images_seen": self.images_seen,
+            "images_at_ema": self._images_at_ema,
         }
         checkpoint["ganlab_rng"] = {
             **{name: self._rngs[name].get_state() for name in self.rng_streams},
@@ -337,6 +373,8 @@ class GANModule(pl.LightningModule):
         self.d_step = int(counters["d_step"])
         self.g_step = int(counters["g_step"])
         self.images_seen = int(counters["images_seen"])
+        # Written since the EMA half-life came; before, the EMA's decay needed no count.
+        self._images_at_ema = int(counters.get("images_at_ema", self.images_seen))
         rng = checkpoint["ganlab_rng"]
         for name in self.rng_streams:
             self._rngs[name] = torch.Generator(device=self.device)

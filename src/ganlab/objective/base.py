@@ -26,15 +26,17 @@ MAIN = "adversarial"
 
 
 class Regularizer(NamedTuple):
-    """A loss term of its own, run every ``every`` steps of its network with value x every.
+    """A loss term of its own, run every ``every`` steps of its network with value x every,
+    and times ``decay(kimg)`` when a decay is given (R3GAN's cosine schedule of gamma).
 
-    A D regularizer is called ``term(run_d, real, fake, condition)`` (R1, gradient penalty:
-    ``ganlab.losses``); a G regularizer ``term(generate, run_d, real, condition)``, where
-    ``generate()`` gives G's output for the batch inside the autograd graph.
+    A D regularizer is called ``term(run_d, real, fake, condition)`` (R1, R2, gradient
+    penalty: ``ganlab.losses``); a G regularizer ``term(generate, run_d, real, condition)``,
+    where ``generate()`` gives G's output for the batch inside the autograd graph.
     """
 
     term: Callable[..., Tensor]
     every: int = 1
+    decay: Callable[[float], float] | None = None
 
 
 @dataclass(frozen=True)
@@ -70,8 +72,6 @@ class Batch:
     real: Tensor
     condition: Any
     generate: Callable[[], Tensor]
-    # D's logits on ``real`` from its main phase, for the relativistic losses' G step.
-    real_logits: Tensor | None = None
     _fake: Tensor | None = None
 
     def detached_fake(self) -> Tensor:
@@ -164,13 +164,19 @@ class Objective(ABC):
         """The phases of ``network`` ("D" or "G") that run at its step ``step``."""
         return [p for p in self.phases if p.network == network and p.due(step)]
 
-    def phase_loss(self, phase: Phase, batch: Batch) -> tuple[Tensor, Logs]:
-        """The sum of the phase's terms (each times the phase's scale) and what to log."""
+    def phase_loss(self, phase: Phase, batch: Batch, kimg: float = 0.0) -> tuple[Tensor, Logs]:
+        """The sum of the phase's terms (each times the phase's scale and its decay at
+        ``kimg``) and what to log."""
         total: Tensor | None = None
         logs: Logs = {}
         for name in phase.terms:
             value, term_logs = self._term(phase.network, name, batch)
             logs.update(term_logs)
+            decay = self._decay(phase.network, name)
+            if decay is not None:
+                factor = decay(kimg)
+                logs[f"penalty/{name}_decay"] = torch.tensor(factor)
+                value = value * factor
             if phase.scale != 1:
                 value = value * phase.scale
             total = value if total is None else total + value
@@ -182,6 +188,11 @@ class Objective(ABC):
         """Run after each optimizer step of ``phase`` (the loss's D constraint, e.g. clipping)."""
         if phase.network == "D":
             self.loss.after_d_step(discriminator)
+
+    def _decay(self, network: str, name: str) -> Callable[[float], float] | None:
+        if name == MAIN:
+            return None
+        return (self.penalties if network == "D" else self.g_penalties)[name].decay
 
     def _term(self, network: str, name: str, batch: Batch) -> tuple[Tensor, Logs]:
         if name == MAIN:
@@ -200,7 +211,6 @@ class Objective(ABC):
         real_logits = self.run_d(batch.real, batch.condition)
         fake_logits = self.run_d(fake, batch.condition)
         d_loss = self.loss.d_loss(real_logits, fake_logits)
-        batch.real_logits = real_logits.detach()
         return d_loss, {
             "loss/d": d_loss.detach(),
             "logits/real": real_logits.detach().mean(),
@@ -208,8 +218,17 @@ class Objective(ABC):
         }
 
     def g_main(self, batch: Batch) -> tuple[Tensor, Logs]:
-        """G's adversarial term on a fresh output (the real logits of D's last main phase
-        are there for relativistic losses)."""
+        """G's adversarial term on a fresh output."""
         fake = batch.generate()
-        g_loss = self.loss.g_loss(self.run_d(fake, batch.condition), batch.real_logits)
+        fake_logits = self.run_d(fake, batch.condition)
+        g_loss = self.loss.g_loss(fake_logits, self.real_logits_for_g(batch))
         return g_loss, {"loss/g": g_loss.detach()}
+
+    def real_logits_for_g(self, batch: Batch) -> Tensor | None:
+        """For a relativistic loss, D's logits on the real batch as D is now (after its
+        step), through the door like every input of D; None for the other losses. Nothing
+        of G is in them, so no graph is kept."""
+        if not self.loss.relativistic:
+            return None
+        with torch.no_grad():
+            return self.run_d(batch.real, batch.condition)

@@ -77,7 +77,9 @@ class RestorationObjective(Objective):
 
     def g_main(self, batch: Batch) -> tuple[Tensor, Logs]:
         fake = batch.generate()
-        adversarial = self.loss.g_loss(self.run_d(fake, batch.condition), batch.real_logits)
+        adversarial = self.loss.g_loss(
+            self.run_d(fake, batch.condition), self.real_logits_for_g(batch)
+        )
         l1 = (fake - batch.real).abs().mean()
         total = adversarial + self.l1_weight * l1
         return total, {
