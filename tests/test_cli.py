@@ -1,13 +1,23 @@
-"""``ganlab-train`` as a user runs it: a subprocess on Fashion-MNIST, resume, bad input."""
+"""``ganlab-train`` as a user runs it: a subprocess on Fashion-MNIST, resume, bad input.
+
+The first run is the console script in a subprocess; the bad-input cases call the same
+``main()`` in this process (``in_process=True``), which checks the same exit codes and
+messages without paying Python's and Lightning's start-up for each case.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import logging
 import os
+import secrets
 import subprocess
 import sys
+import traceback
 from collections.abc import Callable, Iterator
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
@@ -25,10 +35,12 @@ QUICK = [
 ]
 
 
-def run_train(*args: str, out: Path) -> subprocess.CompletedProcess[str]:
+def run_train(*args: str, out: Path, in_process: bool = False) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "WANDB_SILENT": "true"}
     flags = [a for a in args if a.startswith("-")]
     overrides = [a for a in args if not a.startswith("-")]
+    if in_process:
+        return train_in_process([*flags, f"paths.output_root={out}", *overrides])
     return subprocess.run(
         [str(TRAIN), *flags, f"paths.output_root={out}", *overrides],
         cwd=ROOT,
@@ -37,6 +49,44 @@ def run_train(*args: str, out: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=300,
     )
+
+
+def train_in_process(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """``ganlab-train ARGV``'s ``main()`` in this process: its exit code, stdout and stderr.
+
+    What a process would start fresh is fresh here too: the run's folder suffix, the note of
+    the folders this launch made, ``sys.argv``.
+    """
+    from ganlab.config import resolvers
+    from ganlab.run.folder import CREATED_ENV
+    from ganlab.train import main
+
+    saved = sys.argv, resolvers._RUN_UID, os.environ.pop(CREATED_ENV, None)
+    sys.argv, resolvers._RUN_UID = [str(TRAIN), *argv], secrets.token_hex(2)
+    stdout, stderr, code = io.StringIO(), io.StringIO(), 0
+    try:
+        with redirect_stdout(stdout), redirect_stderr(stderr):
+            try:
+                main()
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+            except Exception:  # as the interpreter would end the process
+                traceback.print_exc()
+                code = 1
+    finally:
+        # A process's exit would close the log file Hydra opened in the run folder and end
+        # W&B's service process, which keeps the run folder open.
+        if "wandb" in sys.modules:
+            sys.modules["wandb"].teardown()
+        root = logging.getLogger()
+        for handler in [h for h in root.handlers if isinstance(h, logging.FileHandler)]:
+            handler.close()
+            root.removeHandler(handler)
+        sys.argv, resolvers._RUN_UID = saved[0], saved[1]
+        os.environ.pop(CREATED_ENV, None)
+        if saved[2] is not None:
+            os.environ[CREATED_ENV] = saved[2]
+    return subprocess.CompletedProcess(sys.argv, code, stdout.getvalue(), stderr.getvalue())
 
 
 def run_dirs(out: Path, name: str) -> list[Path]:
@@ -82,7 +132,15 @@ def test_train_writes_samples_checkpoint_summary_and_wandb(first_run: Path) -> N
 def test_resume_true_continues_from_the_newest_run(first_run: Path) -> None:
     out = first_run.parents[1]
     before = snapshot(first_run)
-    proc = run_train(*QUICK, "name=cli", "resume=true", "gan.max_g_steps=6", "logger=csv", out=out)
+    proc = run_train(
+        *QUICK,
+        "name=cli",
+        "resume=true",
+        "gan.max_g_steps=6",
+        "logger=csv",
+        out=out,
+        in_process=True,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     second = next(p for p in run_dirs(out, "cli") if p != first_run)
     summary = json.loads((second / "summary.json").read_text())
@@ -125,7 +183,7 @@ def test_bad_input_exits_with_one_message_and_touches_nothing(
     before = snapshot(out)
     extra = setup(first_run, tmp_path) if callable(setup) else setup
     extra = [arg.replace("RUN", str(first_run)) for arg in extra]
-    proc = run_train(*QUICK, "name=cli", *extra, out=out)
+    proc = run_train(*QUICK, "name=cli", *extra, out=out, in_process=True)
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert expected in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -143,7 +201,7 @@ def test_bad_input_exits_with_one_message_and_touches_nothing(
 def test_unknown_keys_and_experiments_are_refused_by_name(
     tmp_path: Path, override: str, expected: str
 ) -> None:
-    proc = run_train("data=digits", override, out=tmp_path / "outputs")
+    proc = run_train("data=digits", override, out=tmp_path / "outputs", in_process=True)
     assert proc.returncode == 1
     assert expected in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "outputs").exists()
@@ -177,7 +235,7 @@ def test_unwritable_or_full_output_folder_is_refused_before_the_run(
     small_disk: Callable[[str], Path], options: str, expected: str
 ) -> None:
     disk = small_disk(options)
-    proc = run_train(*QUICK, out=disk / "outputs")
+    proc = run_train(*QUICK, out=disk / "outputs", in_process=True)
     assert proc.returncode == 2
     assert expected in proc.stderr and "paths.output_root=" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -190,7 +248,12 @@ def test_disk_full_during_the_run_names_the_file_and_keeps_earlier_runs(
     before = snapshot(first_run)
     disk = small_disk("size=1m")
     proc = run_train(
-        *QUICK, "gan.max_g_steps=8", f"resume={first_run}", "paths.min_free_mb=0", out=disk
+        *QUICK,
+        "gan.max_g_steps=8",
+        f"resume={first_run}",
+        "paths.min_free_mb=0",
+        out=disk,
+        in_process=True,
     )
     assert proc.returncode == 1
     assert "(No space left on device)" in proc.stderr and "Traceback" not in proc.stderr

@@ -140,6 +140,20 @@ def test_every_input_of_d_passes_the_door(compose_cfg: ComposeFn) -> None:
     assert SEEN == [(16, False), (16, False), (16, True), (16, True)]
 
 
+def test_a_relativistic_g_step_also_shows_d_the_real_batch(compose_cfg: ComposeFn) -> None:
+    SEEN.clear()
+    cfg = compose_cfg(
+        *TINY,
+        *SMALL_MLP,
+        "loss=rpgan",
+        "augment._target_=tests.test_objective.RecordingAugment",
+        "gan.max_g_steps=1",
+    )
+    train(cfg)
+    # D step: real, fake; G step: fake with G's graph, then the real batch (no graph).
+    assert SEEN == [(16, False), (16, False), (16, True), (16, False)]
+
+
 def test_an_unknown_augment_lists_the_choices(tmp_path: Path) -> None:
     done = subprocess.run(
         [str(TRAIN), "augment=nope", f"paths.output_root={tmp_path}"],
@@ -186,7 +200,8 @@ def test_a_penalty_interval_below_one_is_named(compose_cfg: ComposeFn) -> None:
 def test_the_plain_pytorch_layers_import_neither_lightning_nor_hydra() -> None:
     code = (
         "import sys, ganlab.nets, ganlab.losses, ganlab.augment, ganlab.objective, "
-        "ganlab.restoration, ganlab.metrics, ganlab.metrics.registry, ganlab.metrics.evaluation\n"
+        "ganlab.restoration, ganlab.metrics, ganlab.metrics.registry, ganlab.metrics.evaluation, "
+        "ganlab.schedules\n"
         "roots = {name.split('.')[0] for name in sys.modules}\n"
         "print(sorted(roots & {'lightning', 'pytorch_lightning', 'hydra', 'omegaconf'}))\n"
     )

@@ -1,5 +1,6 @@
 """Exact resume: a run killed with SIGKILL and resumed logs the same losses, step for step,
-as the same run left alone (dropout, gradient penalty, EMA and data order included)."""
+as the same run left alone (dropout, gradient penalty, EMA, data order and ADA's adaptive
+augmentation strength included)."""
 
 from __future__ import annotations
 
@@ -31,8 +32,10 @@ ARGS = [
     "callbacks=quiet",
     "callbacks.checkpoint.every_g_steps=20",
     "trainer.deterministic=true",
+    "augment=ada",
+    "augment.speed_kimg=2",  # p moves fast enough to change within the run
 ]
-COLUMNS = ("loss/d", "loss/g", "penalty/gp", "grad_norm/d", "grad_norm/g")
+COLUMNS = ("loss/d", "loss/g", "penalty/gp", "grad_norm/d", "grad_norm/g", "augment/p")
 
 
 def losses(run: Path) -> dict[int, tuple[float, ...]]:
@@ -76,6 +79,7 @@ def test_sigkill_then_resume_matches_the_uninterrupted_run(tmp_path: Path) -> No
     assert summary["g_steps"] == 300
 
     reference = losses(whole_run)
+    assert len({values[-1] for values in reference.values()}) > 10  # ADA's p kept moving
     after = losses(resumed_run)
     start = min(after)
     assert start > 1 and start % 20 == 1, "resumed from a checkpoint on the 20-step schedule"

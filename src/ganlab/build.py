@@ -164,11 +164,15 @@ def build_networks(
             conditional=bool(model.get("conditional", False)),
             pack=model.get("pack", 1),
         )
-        return objective.networks(
+        networks = objective.networks(
             _named(generator, "model.generator"), _named(discriminator, "model.discriminator"), spec
         )
+        check_shape = getattr(objective.augment, "check_shape", None)
+        if check_shape is not None:
+            check_shape(spec.shape)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    return networks
 
 
 def check_metrics(cfg: DictConfig, objective: Objective) -> None:

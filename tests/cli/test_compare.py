@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -20,6 +19,7 @@ import pytest
 from PIL import Image
 
 from ganlab.cli import compare
+from tests.test_cli import train_in_process
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAIN = Path(sys.executable).parent / "ganlab-train"
@@ -40,14 +40,7 @@ HEADER = ["fid", "fid_best", "is", "is_best", "kid", "kid_best", "kimg", "img/s"
 def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """outputs/multirun/<stamp>/ with jobs 0 (loss=ns) and 1 (loss=hinge), 3 G steps each."""
     out = tmp_path_factory.mktemp("outputs")
-    proc = subprocess.run(
-        [str(TRAIN), "-m", *SWEEP, f"paths.output_root={out}", "loss=ns,hinge"],
-        cwd=ROOT,
-        env={**os.environ, "WANDB_SILENT": "true"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = train_in_process(["-m", *SWEEP, f"paths.output_root={out}", "loss=ns,hinge"])
     assert proc.returncode == 0, proc.stderr[-3000:]
     (folder,) = (out / "multirun").iterdir()
     return folder

@@ -19,6 +19,7 @@ from ganlab.cli.runs import load_generator
 from ganlab.metrics import DomainFeatures
 from ganlab.metrics.features import extract
 from tests.conftest import ROOT, install_evaluator
+from tests.test_cli import train_in_process
 from tests.tolerances import self_fid_bound
 
 BIN = Path(sys.executable).parent
@@ -40,9 +41,8 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory, digits_evaluator: Path) ->
     """A 3-G-step digits MLP run with EMA, and the digits evaluator where metrics look."""
     out = tmp_path_factory.mktemp("outputs")
     install_evaluator(digits_evaluator, out)
-    subprocess.run(
+    done = train_in_process(
         [
-            str(BIN / "ganlab-train"),
             "data=digits",
             "model=mlp",
             "model.generator.hidden=[32]",
@@ -52,12 +52,9 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory, digits_evaluator: Path) ->
             "logger=csv",
             "callbacks=quiet",
             f"paths.output_root={out}",
-        ],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=300,
+        ]
     )
+    assert done.returncode == 0, done.stderr[-2000:]
     (run,) = (out / "mlp_digits_ns").iterdir()
     return run
 

@@ -6,8 +6,6 @@ commands as subprocesses."""
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +16,9 @@ from ganlab.cli import evaluate, restore, sample
 from ganlab.cli.outputs import check_output_file, check_output_folder
 from ganlab.errors import ConfigError
 from ganlab.train import train
-from tests.conftest import ROOT, TINY, compose_config
+from tests.conftest import TINY, compose_config
 from tests.restoration.test_train_restoration import SMALL
+from tests.test_cli import train_in_process
 
 
 def snapshot(folder: Path) -> dict[str, str]:
@@ -55,20 +54,15 @@ def test_the_rules_in_process(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def generation_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("outputs")
-    done = subprocess.run(
+    done = train_in_process(
         [
-            str(Path(sys.executable).parent / "ganlab-train"),
             *TINY,
             "model=mlp",
             "model.generator.hidden=[16]",
             "model.discriminator.hidden=[16]",
             f"paths.output_root={out}",
             "name=run",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
+        ]
     )
     assert done.returncode == 0, done.stderr[-2000:]
     (run,) = (out / "run").iterdir()

@@ -19,7 +19,7 @@ GENERATION = [
 
 @pytest.mark.parametrize("path", GENERATION, ids=lambda p: p.stem)
 def test_model_config_builds_nets(path: Path) -> None:
-    cfg = OmegaConf.load(path)
+    cfg = OmegaConf.create({"model": OmegaConf.load(path)}).model  # as composed: model.*
     assert cfg.name == path.stem
     shape = OmegaConf.create(list(SHAPES.get(path.stem, (1, 28, 28))))  # as the datamodule's
     num_classes = 10 if cfg.conditional else 0

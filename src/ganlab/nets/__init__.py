@@ -8,6 +8,7 @@ A generator maps ``(z [B, z_dim], y [B] | None)`` to ``x [B, *shape]``; a discri
 from ganlab.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganlab.nets.mlp import MLPDiscriminator, MLPGenerator
 from ganlab.nets.patchgan import PatchGANDiscriminator
+from ganlab.nets.r3gan import R3GANDiscriminator, R3GANGenerator
 from ganlab.nets.resnet import ResNetDiscriminator, ResNetGenerator
 from ganlab.nets.unet import UNetGenerator
 
@@ -17,6 +18,8 @@ __all__ = [
     "MLPDiscriminator",
     "MLPGenerator",
     "PatchGANDiscriminator",
+    "R3GANDiscriminator",
+    "R3GANGenerator",
     "ResNetDiscriminator",
     "ResNetGenerator",
     "UNetGenerator",

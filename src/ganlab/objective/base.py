@@ -211,11 +211,17 @@ class Objective(ABC):
         real_logits = self.run_d(batch.real, batch.condition)
         fake_logits = self.run_d(fake, batch.condition)
         d_loss = self.loss.d_loss(real_logits, fake_logits)
-        return d_loss, {
+        logs = {
             "loss/d": d_loss.detach(),
             "logits/real": real_logits.detach().mean(),
             "logits/fake": fake_logits.detach().mean(),
         }
+        # An adaptive augment (ADA) measures D's overfitting on the reals it augmented.
+        observe = getattr(self.augment, "observe", None)
+        if observe is not None:
+            observe(real_logits, batch.real.shape[0])
+            logs.update(self.augment.logged())
+        return d_loss, logs
 
     def g_main(self, batch: Batch) -> tuple[Tensor, Logs]:
         """G's adversarial term on a fresh output."""

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from ganlab.augment import NoAugment
 from ganlab.objective.base import Batch, Draws, Logs, NetFactory, NetworkSpec, Objective
 from ganlab.restoration.corruptions import Corrupted, Corruption
 
@@ -38,6 +39,12 @@ class RestorationObjective(Objective):
             )
         if not isinstance(l1_weight, int | float) or isinstance(l1_weight, bool) or l1_weight < 0:
             raise ValueError(f"task.objective.l1_weight: expected a number >= 0, got {l1_weight!r}")
+        if not isinstance(self.augment, NoAugment):
+            raise ValueError(
+                f"augment: {type(self.augment).__name__} would transform the image but not the "
+                "corrupted input it is paired with, so D's pairs would no longer match; "
+                "task=restoration takes augment=none"
+            )
         self.corruption = corruption
         self.l1_weight = float(l1_weight)
 
