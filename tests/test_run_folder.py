@@ -148,7 +148,7 @@ def held(tmp_path: Path):
 
 def test_training_in_a_held_folder_is_refused(tmp_path: Path, held: tuple[Path, int]) -> None:
     run, pid = held
-    done = run_train(*TINY, f"hydra.run.dir={run}", "resume=auto", out=tmp_path)
+    done = run_train(*TINY, f"hydra.run.dir={run}", "resume=auto", out=tmp_path, in_process=True)
     assert done.returncode == 2, done.stderr[-2000:]
     assert f"is in use: process {pid} on" in done.stderr and "Traceback" not in done.stderr
     assert not (run / "checkpoints" / "last.ckpt").exists()
@@ -157,7 +157,7 @@ def test_training_in_a_held_folder_is_refused(tmp_path: Path, held: tuple[Path, 
 def test_resume_true_passes_over_a_run_still_training(
     tmp_path: Path, held: tuple[Path, int]
 ) -> None:
-    first = run_train(*TINY, "name=locked", out=tmp_path)
+    first = run_train(*TINY, "name=locked", out=tmp_path, in_process=True)
     assert first.returncode == 0, first.stderr[-2000:]
     finished = next(p for p in run_dirs(tmp_path, "locked") if p != held[0])
     # The held run's checkpoint is the newest: resume=true must still take the finished one.
@@ -166,7 +166,8 @@ def test_resume_true_passes_over_a_run_still_training(
     )
     time.sleep(0.01)
     os.utime(held[0] / "checkpoints" / "last.ckpt")
-    done = run_train(*TINY, "name=locked", "resume=true", "gan.max_g_steps=3", out=tmp_path)
+    resume = ["name=locked", "resume=true", "gan.max_g_steps=3"]
+    done = run_train(*TINY, *resume, out=tmp_path, in_process=True)
     assert done.returncode == 0, done.stderr[-2000:]
     (resumed,) = set(run_dirs(tmp_path, "locked")) - {held[0], finished}
     summary = (resumed / "summary.json").read_text()

@@ -30,7 +30,7 @@ def _sweep_dir(out: Path) -> Path:
 
 
 def test_multirun_writes_one_complete_folder_per_job(tmp_path: Path) -> None:
-    proc = run_train("-m", *TINY, "logger=csv", "loss=ns,hinge", out=tmp_path)
+    proc = run_train("-m", *TINY, "logger=csv", "loss=ns,hinge", out=tmp_path, in_process=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     sweep = _sweep_dir(tmp_path)
     for job, loss in (("0", "ns"), ("1", "hinge")):
@@ -42,7 +42,8 @@ def test_multirun_writes_one_complete_folder_per_job(tmp_path: Path) -> None:
 
 
 def test_invalid_value_in_a_later_job_fails_before_any_job_starts(tmp_path: Path) -> None:
-    proc = run_train("-m", *TINY, "logger=csv", "optim.generator.lr=1e-4,-1", out=tmp_path)
+    lr = "optim.generator.lr=1e-4,-1"
+    proc = run_train("-m", *TINY, "logger=csv", lr, out=tmp_path, in_process=True)
     assert proc.returncode == 2
     assert (
         "sweep job #1" in proc.stderr

@@ -247,9 +247,9 @@ def format_cell(column: str, value: Value) -> str:
     return f"{value:.1f}" if abs(value) >= 100 else f"{value:.4g}"
 
 
-def make_table(title: str, columns: list[str], rows: list[dict[str, Value]]) -> Table:
+def make_table(columns: list[str], rows: list[dict[str, Value]]) -> Table:
     """The comparison table; headers are the keys ``--sort`` accepts."""
-    table = Table(title=title, box=box.SIMPLE_HEAD)
+    table = Table(box=box.SIMPLE_HEAD)
     text_columns = {"run"} | {c for c in columns if any(isinstance(r[c], str) for r in rows)}
     for column in columns:
         table.add_column(column, justify="left" if column in text_columns else "right")
@@ -387,7 +387,9 @@ def main(argv: list[str] | None = None) -> int:
     title = f"{len(runs)} run{'s' if len(runs) != 1 else ''} under {root}"
     if skipped:
         title += f" ({skipped} unreadable, skipped)"
-    console.print(make_table(title, columns, [row for _, row in rows]))
+    # On a line of its own: as the table's title it would wrap to the table's width.
+    console.print(title)
+    console.print(make_table(columns, [row for _, row in rows]))
 
     out.mkdir(parents=True, exist_ok=True)
     labels = legend_labels(runs, keys)
