@@ -9,6 +9,10 @@ FASHION_MNIST := /usr/share/datasets/fashion-mnist
 EXP ?= dcgan_fashion_mnist
 ARGS ?=
 PYTEST_ARGS ?=
+# Test processes side by side (pytest-xdist): one per core, at most MAX_JOBS (each holds
+# torch and Lightning, about 1-2 GB); JOBS=0 runs every test in one process.
+JOBS ?= auto
+MAX_JOBS ?= 4
 
 EVALUATOR := outputs/evaluators/fashion_mnist_28px.pt
 DATA ?= fashion_mnist
@@ -17,7 +21,7 @@ DATA ?= fashion_mnist
 
 help:
 	@echo "make train [ARGS='model=mlp loss=hinge ...']  train (default: DCGAN on Fashion-MNIST, CPU)"
-	@echo "make test                                     set up, lint and run the test suite"
+	@echo "make test [JOBS=N]                            set up, lint and run the test suite (N processes)"
 	@echo "make test-slow                                the slow tests too"
 	@echo "make test-kernels [KERNELS='avx2 avx sse']    the numeric tests under other CPUs' math kernels"
 	@echo "make data                                     install Debian's Fashion-MNIST where possible"
@@ -72,10 +76,10 @@ lint: install
 	$(BIN)/ruff format --check src tests
 
 test: install data lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(JOBS) --maxprocesses $(MAX_JOBS) $(PYTEST_ARGS)
 
 test-slow: install data
-	$(BIN)/pytest -m slow $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(JOBS) --maxprocesses $(MAX_JOBS) -m slow $(PYTEST_ARGS)
 
 # The numeric tests again with the math libraries held to an older instruction set, as on
 # another CPU: OpenBLAS (numpy, scipy), torch's vectorised ops, MKL (torch's BLAS) and oneDNN

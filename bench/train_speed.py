@@ -92,12 +92,23 @@ class Contender:
     kind: str
     channels_last: bool = False
     compile: bool = False
+    # For (a): what the modern recipe adds, as Hydra overrides of the setting's config.
+    overrides: tuple[str, ...] = ()
+    images_only: bool = False
 
 
 CORE = (
     Contender("a", "ganlab: train() with its Trainer, callbacks, loggers", "ganlab"),
     Contender("b", "bare PyTorch loop, in-memory data", "bare"),
     Contender("c", "recipe: per-item transforms, DataLoader(num_workers=2)", "recipe"),
+)
+# The non-saturating loss of (a) with R1 and R2 added, so that the ratio is the penalties'
+# cost alone.
+R1R2 = (
+    "loss=ns_r1",
+    "+loss.penalties.r2._target_=ganlab.losses.R2Penalty",
+    "+loss.penalties.r2.gamma=10",
+    "+loss.penalties.r2.every=1",
 )
 EXTRAS = {
     "channels_last": Contender("b+cl", "bare loop, channels_last", "bare", channels_last=True),
@@ -109,6 +120,27 @@ EXTRAS = {
     ),
     "ganlab_compile": Contender(
         "a+compile", "ganlab with gan.compile=true", "ganlab", compile=True
+    ),
+    "diffaugment": Contender(
+        "a+diffaug",
+        "ganlab with augment=diffaugment",
+        "ganlab",
+        overrides=("augment=diffaugment",),
+        images_only=True,
+    ),
+    "ada": Contender(
+        "a+ada",
+        "ganlab with augment=ada at p = 0.5",
+        "ganlab",
+        overrides=("augment=ada", "augment.p=0.5", "augment.adaptive=false"),
+        images_only=True,
+    ),
+    "r1r2": Contender("a+r1r2", "ganlab with R1 + R2 every D step", "ganlab", overrides=R1R2),
+    "r1r2_lazy16": Contender(
+        "a+r1r2/16",
+        "ganlab with R1 + R2 every 16 D steps",
+        "ganlab",
+        overrides=(*R1R2, "loss.penalties.r1.every=16", "loss.penalties.r2.every=16"),
     ),
 }
 
@@ -146,6 +178,11 @@ RATIOS = (
     ("b+compile", "b"),
     ("a+cl", "a"),
     ("a+compile", "a"),
+    ("a+diffaug", "a"),
+    ("a+ada", "a"),
+    ("a+r1r2", "a"),
+    ("a+r1r2/16", "a"),
+    ("a+r1r2/16", "a+r1r2"),
 )
 
 
@@ -173,7 +210,8 @@ class Options:
 
     def contenders(self, setting: Setting) -> tuple[Contender, ...]:
         chosen = CORE + tuple(EXTRAS[name] for name in self.extras)
-        return tuple(c for c in chosen if c.kind in setting.kinds)
+        images = setting.resolution is not None
+        return tuple(c for c in chosen if c.kind in setting.kinds and (images or not c.images_only))
 
     def iters(self, setting: Setting) -> int:
         return self.iters_per_repeat * setting.iters_scale
@@ -591,6 +629,7 @@ def measure_setting(options: Options, setting: Setting, workdir: Path) -> list[M
             if contender.kind == "ganlab":
                 overrides.append(f"gan.channels_last={str(contender.channels_last).lower()}")
                 overrides.append(f"gan.compile={str(contender.compile).lower()}")
+                overrides += contender.overrides
             log = workdir / f"{run_dir.name}.log"
             workers.append(Worker(contender, overrides, options.threads, log))
         batch_size = compose(config_overrides(options, setting, workdir)).data.batch_size
@@ -879,6 +918,11 @@ def report(
         if (r.num, r.den) == ("a", "b")
     ]
     lines += [f"- a/c <= 1: {verdict(r, 1.0)}" for r in found if (r.num, r.den) == ("a", "c")]
+    lines += [
+        f"- a+diffaug/a <= 1.15: {verdict(r, 1.15)}"
+        for r in found
+        if (r.num, r.den) == ("a+diffaug", "a")
+    ]
     if startup is not None:
         lines += startup_lines(startup)
     lines += [

@@ -30,11 +30,13 @@ def test_benchmark_times_every_contender_and_writes_results(
         [
             *tiny.split(),
             *("--settings", "dcgan32", "pacgan2d", "--repeats", "2", "--startup-runs", "0"),
-            *("--override", "logger=csv", "--out", str(out)),
+            *("--extras", "diffaugment", "--override", "logger=csv", "--out", str(out)),
         ]
     )
 
     ran = sorted((m.setting.key, m.contender.key) for m in measurements)
+    assert ("dcgan32", "a+diffaug") in ran and ("pacgan2d", "a+diffaug") not in ran
+    ran = [r for r in ran if r[1] != "a+diffaug"]
     assert ran == [
         (s, c) for s in ("dcgan32", "pacgan2d") for c in "abc" if (s, c) != ("pacgan2d", "c")
     ]
@@ -47,7 +49,8 @@ def test_benchmark_times_every_contender_and_writes_results(
     assert {m.iters for m in measurements if m.setting.key == "pacgan2d"} == {20}
     assert startup is None
     text = out.read_text()
-    for row in ("| DCGAN 32 px | a/b |", "| DCGAN 32 px | a/c |", "| PacGAN2 2D nets | a/b |"):
+    rows = ("| DCGAN 32 px | a/b |", "| DCGAN 32 px | a/c |", "| DCGAN 32 px | a+diffaug/a |")
+    for row in (*rows, "| PacGAN2 2D nets | a/b |"):
         assert row in text
     assert "logger=csv" in text
 

@@ -8,6 +8,7 @@ messages without paying Python's and Lightning's start-up for each case.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import json
 import logging
@@ -87,6 +88,19 @@ def train_in_process(argv: list[str]) -> subprocess.CompletedProcess[str]:
         if saved[2] is not None:
             os.environ[CREATED_ENV] = saved[2]
     return subprocess.CompletedProcess(sys.argv, code, stdout.getvalue(), stderr.getvalue())
+
+
+def tool_in_process(tool: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``ganlab-<tool> ARGS``: the tool's ``main(argv)`` in this process, its exit code and
+    output (argparse's own exits included)."""
+    module = importlib.import_module(f"ganlab.cli.{tool}")
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with redirect_stdout(stdout), redirect_stderr(stderr):
+        try:
+            code = module.main(list(args))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    return subprocess.CompletedProcess([tool, *args], code, stdout.getvalue(), stderr.getvalue())
 
 
 def run_dirs(out: Path, name: str) -> list[Path]:

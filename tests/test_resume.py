@@ -26,7 +26,7 @@ ARGS = [
     "model.discriminator.hidden=[64,64]",
     "loss=wgan_gp",
     "gan.ema_decay=0.9",
-    "gan.max_g_steps=300",
+    "gan.max_g_steps=160",
     "gan.log_every=1",
     "logger=csv",
     "callbacks=quiet",
@@ -76,14 +76,14 @@ def test_sigkill_then_resume_matches_the_uninterrupted_run(tmp_path: Path) -> No
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     resumed_run = next(p for p in run_dirs(tmp_path, "killed") if p != killed_run)
     summary = json.loads((resumed_run / "summary.json").read_text())
-    assert summary["g_steps"] == 300
+    assert summary["g_steps"] == 160
 
     reference = losses(whole_run)
     assert len({values[-1] for values in reference.values()}) > 10  # ADA's p kept moving
     after = losses(resumed_run)
     start = min(after)
     assert start > 1 and start % 20 == 1, "resumed from a checkpoint on the 20-step schedule"
-    assert after == {step: reference[step] for step in range(start, 301)}
+    assert after == {step: reference[step] for step in range(start, 161)}
     before = losses(killed_run)
     assert before == {step: reference[step] for step in before}
 
@@ -96,7 +96,7 @@ def test_sigterm_saves_a_checkpoint_and_exits_cleanly(tmp_path: Path) -> None:
     assert "stopped by SIGTERM" in stderr and "Traceback" not in stderr
     (run,) = run_dirs(tmp_path, "term")
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["stopped_by"] == "SIGTERM" and 20 <= summary["g_steps"] < 300
+    assert summary["stopped_by"] == "SIGTERM" and 20 <= summary["g_steps"] < 160
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     assert ckpt["ganlab_counters"]["g_step"] == summary["g_steps"]
 

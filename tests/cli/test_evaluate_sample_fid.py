@@ -18,22 +18,17 @@ from ganlab.cli import evaluate, fid, sample
 from ganlab.cli.runs import load_generator
 from ganlab.metrics import DomainFeatures
 from ganlab.metrics.features import extract
-from tests.conftest import ROOT, install_evaluator
-from tests.test_cli import train_in_process
+from tests.conftest import install_evaluator
+from tests.test_cli import tool_in_process, train_in_process
 from tests.tolerances import self_fid_bound
 
 BIN = Path(sys.executable).parent
 
 
 def cli(tool: str, *args: str) -> subprocess.CompletedProcess:
-    """One end-to-end call of a tool's module, as the console script runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", f"ganlab.cli.{tool}", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    """One end-to-end call of a tool's ``main()`` (the console scripts themselves run as
+    subprocesses in tests/cli/test_saved_config.py and test_bad_user_files.py)."""
+    return tool_in_process(tool, *args)
 
 
 @pytest.fixture(scope="module")
