@@ -125,33 +125,31 @@ def test_a_g_regularizer_runs_on_its_own_interval(compose_cfg: ComposeFn) -> Non
     assert summary["final"]["penalty/energy"] > 0
 
 
-def test_every_input_of_d_passes_the_door(compose_cfg: ComposeFn) -> None:
-    SEEN.clear()
-    cfg = compose_cfg(
-        *TINY,
-        *SMALL_MLP,
-        "loss=wgan_gp",
-        "augment._target_=tests.test_objective.RecordingAugment",
-        "gan.max_g_steps=1",
-    )
-    train(cfg)
+# What reaches D's door in one D step and one G step, as (batch size, carries a graph).
+DOOR = [
     # D step: real, fake, the penalty's interpolates (with a graph for the input gradient);
-    # G step: fake, carrying G's graph. Samples and checkpoints never pass.
-    assert SEEN == [(16, False), (16, False), (16, True), (16, True)]
+    # G step: fake, carrying G's graph.
+    ("wgan_gp", [(16, False), (16, False), (16, True), (16, True)]),
+    # D step: real, fake; G step: fake with G's graph, then the real batch (no graph).
+    ("rpgan", [(16, False), (16, False), (16, True), (16, False)]),
+]
 
 
-def test_a_relativistic_g_step_also_shows_d_the_real_batch(compose_cfg: ComposeFn) -> None:
+@pytest.mark.parametrize(("loss", "expected"), DOOR, ids=[loss for loss, _ in DOOR])
+def test_every_input_of_d_passes_the_door(
+    compose_cfg: ComposeFn, loss: str, expected: list[tuple[int, bool]]
+) -> None:
+    """Samples and checkpoints never pass: only the phases' inputs are recorded."""
     SEEN.clear()
     cfg = compose_cfg(
         *TINY,
         *SMALL_MLP,
-        "loss=rpgan",
+        f"loss={loss}",
         "augment._target_=tests.test_objective.RecordingAugment",
         "gan.max_g_steps=1",
     )
     train(cfg)
-    # D step: real, fake; G step: fake with G's graph, then the real batch (no graph).
-    assert SEEN == [(16, False), (16, False), (16, True), (16, False)]
+    assert expected == SEEN
 
 
 def test_an_unknown_augment_lists_the_choices(tmp_path: Path) -> None:

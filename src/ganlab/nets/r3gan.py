@@ -94,20 +94,15 @@ class Resample(nn.Module):
         return out.reshape(b, c, *out.shape[2:])
 
 
-def _stage_blocks(
-    channels: int, cardinality: int, blocks: int, expansion: int, total: int
-) -> list[nn.Module]:
-    return [ResidualBlock(channels, cardinality, expansion, total) for _ in range(blocks)]
-
-
-def _per_stage(owner: str, name: str, value: int | Sequence[int], stages: int) -> list[int]:
-    """One positive integer per stage, from a single one or a list of ``stages``."""
-    values = [value] * stages if isinstance(value, int) else list(value)
+def _per_stage(owner: str, name: str, value: int | Sequence[int], sizes: list[int]) -> list[int]:
+    """One positive integer per stage (of ``sizes`` px each), from one number or a list."""
+    values = [value] * len(sizes) if isinstance(value, int) else list(value)
     checks.positive_ints(owner, name, values)
-    if len(values) != stages:
+    if len(values) != len(sizes):
+        listed = ", ".join(map(str, sizes))
         raise ValueError(
-            f"{owner}: {name} has {len(values)} entries but the image needs {stages} stages; "
-            f"give one number or {stages}"
+            f"{owner}: {name} has {len(values)} entries, but {sizes[-1]} px images need one "
+            f"per stage, {len(sizes)} ({listed} px); give {len(sizes)} or one number"
         )
     return values
 
@@ -125,17 +120,11 @@ class _Geometry:
         expansion: int,
     ) -> None:
         self.shape, self.base, k = checks.square_image_geometry(owner, shape)
-        stages = k + 1
-        if not isinstance(widths, int) and len(list(widths)) != stages:
-            sizes = ", ".join(str(self.base * 2**i) for i in range(stages))
-            raise ValueError(
-                f"{owner}: widths has {len(list(widths))} entries, but {self.shape[1]} px images "
-                f"need one per stage, {stages} ({sizes} px); give {stages} widths or one"
-            )
-        self.widths = _per_stage(owner, "widths", widths, stages)
+        sizes = [self.base * 2**i for i in range(k + 1)]
+        self.widths = _per_stage(owner, "widths", widths, sizes)
         self.expansion = checks.positive_int(owner, "expansion", expansion)
-        self.cardinality = _per_stage(owner, "cardinality", cardinality, stages)
-        self.blocks = _per_stage(owner, "blocks", blocks, stages)
+        self.cardinality = _per_stage(owner, "cardinality", cardinality, sizes)
+        self.blocks = _per_stage(owner, "blocks", blocks, sizes)
         for width, groups in zip(self.widths, self.cardinality, strict=True):
             if (width * self.expansion) % groups:
                 raise ValueError(
@@ -145,9 +134,9 @@ class _Geometry:
         self.total_blocks = sum(self.blocks)
 
     def stage(self, i: int) -> list[nn.Module]:
-        return _stage_blocks(
-            self.widths[i], self.cardinality[i], self.blocks[i], self.expansion, self.total_blocks
-        )
+        """The residual blocks of stage ``i`` (0: the lowest resolution)."""
+        block = (self.widths[i], self.cardinality[i], self.expansion, self.total_blocks)
+        return [ResidualBlock(*block) for _ in range(self.blocks[i])]
 
 
 def _width_change(channels_in: int, channels_out: int) -> list[nn.Module]:
