@@ -56,6 +56,15 @@ TINY_RUNS = {
         "model.discriminator.width=16",
         "data.batch_size=4",
     ],
+    "limited_fashion_1k_ada": DCGAN,
+    "dcgan_fashion_mnist": DCGAN,
+    "r3gan_fashion_mnist": [
+        "model.generator.widths=8",
+        "model.generator.cardinality=4",
+        *FASHION,
+        *DOMAIN,
+    ],
+    "grid25_rpgan_r1_r2": POINTS,
     "ring8_gan": POINTS,
     "ring8_pacgan2": POINTS,
     "grid25_gan": POINTS,
@@ -156,6 +165,21 @@ def test_reproduce_command_rejects_bad_input_before_training(
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
     assert not any(tmp_path.iterdir())  # nothing trained, no run folder
+
+
+def test_reproduce_needs_the_baseline_report_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A check against another experiment's report fails fast when that report is missing."""
+    results, outputs = tmp_path / "results", tmp_path / "outputs"
+    args = ["limited_fashion_1k_ada", f"paths.output_root={outputs}", "--results-dir", str(results)]
+    with pytest.raises(SystemExit) as exit_info:
+        reproduce_main(args)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{results / 'limited_fashion_1k_none.json'} does not exist" in err
+    assert "run `ganlab-reproduce limited_fashion_1k_none` first" in err
+    assert not outputs.exists()
 
 
 @pytest.mark.slow

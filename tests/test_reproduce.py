@@ -15,6 +15,7 @@ from ganlab.reproduce import (
     TABLE_END,
     TABLE_START,
     aggregate,
+    baseline_means,
     build_report,
     describe_hardware,
     evaluate_runs,
@@ -164,6 +165,31 @@ def test_checks_pass_and_fail_as_stated() -> None:
     assert outcome["passed"] is False
 
 
+def test_a_check_against_another_experiments_report(tmp_path: Path) -> None:
+    """``value: EXP:key`` bounds ours by the mean of key over EXP's reported runs."""
+    hw = {"cpu": "Test CPU", "cores": 2, "torch_threads": 1, "gpu": None}
+    baseline = validate_experiment("base", BLOCKS)
+    runs = [summary(0, 5.0, 50.0, 0.3), summary(1, 7.0, 70.0, 0.3)]
+    write_report(build_report(baseline, runs, [1.0, 1.0], "c", [], hw), runs, tmp_path)
+    blocks = blocks_with("expected.hq.value", "base:metrics/modes")
+    blocks["expected"]["hq"]["metric"] = "metrics/modes"
+    experiment = validate_experiment("variant", blocks)
+    means = baseline_means(experiment, tmp_path)
+    assert means == {"base:metrics/modes": 6.0}
+    better, worse = [summary(0, 6.5, 60.0, 0.3)], [summary(0, 5.5, 60.0, 0.3)]
+    assert evaluate_runs(experiment, better, means)["results"][1]["passed"] is True
+    result = evaluate_runs(experiment, worse, means)["results"][1]
+    assert result["passed"] is False and result["bound"] == 6.0
+    missing = validate_experiment("variant", blocks_with("expected.hq.value", "none:metrics/hq"))
+    with pytest.raises(DataError, match=r"none\.json does not exist.*ganlab-reproduce none"):
+        baseline_means(missing, tmp_path)
+    unknown = validate_experiment("variant", blocks_with("expected.hq.value", "base:metrics/x"))
+    with pytest.raises(DataError, match=r"base\.json has no 'metrics/x'"):
+        baseline_means(unknown, tmp_path)
+    with pytest.raises(ConfigError, match=r"expected\.hq\.value: ':metrics/modes' names"):
+        validate_experiment("variant", blocks_with("expected.hq.value", ":metrics/modes"))
+
+
 def test_unchecked_numbers_leave_the_verdict_open() -> None:
     blocks = blocks_with("expected", {"kl": {**BLOCKS["expected"]["kl"], "check": None}})
     blocks["expected"]["kl"]["value"] = None
@@ -256,7 +282,7 @@ def test_table_lists_measured_and_unmeasured_experiments(tmp_path: Path) -> None
     assert rows[2].startswith("| other | Lin et al. 2018 | Table 1 | `make reproduce EXP=other`")
     assert "not measured here" in rows[2]
     assert rows[3].startswith("| [ring8_gan](results/ring8_gan.md)")
-    assert "modes: 6 +- 0 (n=1) pass<br>hq: 60 +- 0 (n=1) (not comparable)" in rows[3]
+    assert "modes: 6 +- 0 (n=1) pass<br>hq: 60 +- 0 (n=1) pass (not comparable)" in rows[3]
     assert "2 min (1 run)" in rows[3]
     readme = experiments / "README.md"
     readme.write_text(f"# Title\n\n{TABLE_START}\nold\n{TABLE_END}\n\nMore.\n")

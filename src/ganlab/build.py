@@ -118,6 +118,8 @@ def build_objective(cfg: DictConfig) -> Objective:
             penalties=_regularizers(cfg.loss.get("penalties"), "loss.penalties"),
             g_penalties=_regularizers(cfg.loss.get("g_penalties"), "loss.g_penalties"),
             n_critic=phases.get("n_critic", 1),
+            unrolled_steps=phases.get("unrolled_steps", 0),
+            unrolled_lr=phases.get("unrolled_lr"),
             **inputs,
         )
     except ValueError as exc:

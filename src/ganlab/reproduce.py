@@ -47,7 +47,8 @@ class Expected:
     """One number the paper reports and how ours is checked against it.
 
     ``check``: ``within`` (|ours - paper| <= value), ``at_least`` / ``at_most`` (ours against
-    the bound ``value``, a number or another metric key), or None (reported, not checked).
+    the bound ``value``: a number, another metric key of the same runs, or ``EXP:key``, the
+    mean of ``key`` over another experiment's reported runs), or None (reported, not checked).
     """
 
     label: str
@@ -226,6 +227,12 @@ def validate_experiment(name: str, cfg: DictConfig | Mapping[str, Any]) -> Exper
     entries = [_entry(where, str(label), entry) for label, entry in expected.items()]
     metrics = {e.metric for e in entries}
     for entry in entries:
+        ref = baseline_ref(entry.value)
+        if ref is not None and not all(ref):
+            raise ConfigError(
+                f"{where}: expected.{entry.label}.value: {entry.value!r} names another "
+                "experiment's metric as EXPERIMENT:KEY (e.g. ring8_gan:metrics/modes)"
+            )
         if isinstance(entry.value, str) and entry.value not in metrics and "/" not in entry.value:
             raise ConfigError(
                 f"{where}: expected.{entry.label}.value: {entry.value!r} is neither a number nor "
@@ -350,12 +357,62 @@ def apply_check(entry: Expected, ours: float | None, means: Mapping[str, float |
     return passed, bound
 
 
-def evaluate_runs(experiment: Experiment, summaries: Sequence[Mapping[str, Any]]) -> dict:
-    """Every expected number: the paper's, ours over the runs, the check and its outcome."""
+def baseline_ref(value: Any) -> tuple[str, str] | None:
+    """``(EXPERIMENT, KEY)`` for a bound ``"EXPERIMENT:KEY"``, else None."""
+    if isinstance(value, str) and ":" in value:
+        name, key = value.split(":", 1)
+        return name, key
+    return None
+
+
+def baseline_means(experiment: Experiment, results_dir: Path) -> dict[str, float | None]:
+    """Each ``EXPERIMENT:KEY`` bound's value: the mean of KEY over that experiment's report.
+
+    A claim such as "augmentation lowers FID against none" compares two experiments; the
+    baseline's report must exist first, so this runs before any training.
+    """
+    means: dict[str, float | None] = {}
+    for entry in experiment.expected:
+        ref = baseline_ref(entry.value)
+        if ref is None:
+            continue
+        name, key = ref
+        path = results_dir / f"{name}.json"
+        fix = (
+            f"expected.{entry.label} of {experiment.name} compares with it: run "
+            f"`ganlab-reproduce {name}` first"
+        )
+        if not path.is_file():
+            raise DataError(f"{path} does not exist; {fix}")
+        try:
+            values = [run["values"][key] for run in json.loads(path.read_text())["runs"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise DataError(
+                f"{path} has no {key!r} for its runs ({type(exc).__name__}: {exc}); {fix}"
+            ) from None
+        if not values or not all(v is None or _is_number(v) for v in values):
+            raise DataError(f"{path}: runs' {key!r} must be numbers or null; {fix}")
+        means[entry.value] = aggregate([math.nan if v is None else v for v in values])["mean"]
+    return means
+
+
+def evaluate_runs(
+    experiment: Experiment,
+    summaries: Sequence[Mapping[str, Any]],
+    baselines: Mapping[str, float | None] | None = None,
+) -> dict:
+    """Every expected number: the paper's, ours over the runs, the check and its outcome.
+
+    ``baselines`` holds the ``EXPERIMENT:KEY`` bounds (``baseline_means``).
+    """
     if not summaries:
         raise DataError(f"{experiment.name}: no run summaries to aggregate")
     keys = {e.metric for e in experiment.expected}
-    keys |= {e.value for e in experiment.expected if isinstance(e.value, str)}
+    keys |= {
+        e.value
+        for e in experiment.expected
+        if isinstance(e.value, str) and baseline_ref(e.value) is None
+    }
     ours = {}
     for key in sorted(keys):
         found = [metric_value(s, key) for s in summaries]
@@ -366,7 +423,7 @@ def evaluate_runs(experiment: Experiment, summaries: Sequence[Mapping[str, Any]]
                 "metric key in expected (a key of summary.json's metrics.final or final)"
             )
         ours[key] = aggregate(found)
-    means = {key: value["mean"] for key, value in ours.items()}
+    means = {key: value["mean"] for key, value in ours.items()} | dict(baselines or {})
     results = []
     for entry in experiment.expected:
         measured = ours[entry.metric]
@@ -534,9 +591,10 @@ def build_report(
     command: str,
     overrides: Sequence[str],
     hw: Mapping[str, Any],
+    baselines: Mapping[str, float | None] | None = None,
 ) -> dict[str, Any]:
     """The JSON report: paper, checks, per-run values, curves, budget, hardware, wall time."""
-    outcome = evaluate_runs(experiment, summaries)
+    outcome = evaluate_runs(experiment, summaries, baselines)
     keys = list(dict.fromkeys(e.metric for e in experiment.expected))
     runs = [
         {
@@ -711,9 +769,8 @@ def _measured_row(name: str, cite: str, reproduces: str, command: str, report: A
 
 def _table_note(result: Mapping[str, Any]) -> str:
     """After a number: pass or FAIL when it is checked, "(not comparable)" when it stands alone."""
-    if not result["comparable"]:
-        return " (not comparable)"
-    return "" if result["passed"] is None else f" {format_outcome(result['passed'])}"
+    note = "" if result["passed"] is None else f" {format_outcome(result['passed'])}"
+    return note + ("" if result["comparable"] else " (not comparable)")
 
 
 def _short_authors(authors: str) -> str:

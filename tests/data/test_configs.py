@@ -16,6 +16,8 @@ EXPECTED = {
     "mnist": (data.MNISTDataModule, (1, 28, 28), 10, 64),
     "cifar10": (data.CIFAR10DataModule, (3, 32, 32), 10, 64),
     "digits": (data.DigitsDataModule, (1, 32, 32), 10, 64),
+    "mnist_5k": (data.MNIST5kDataModule, (1, 28, 28), 10, 64),
+    "stacked_mnist": (data.StackedMNISTDataModule, (3, 28, 28), 1000, 64),
     "image_folder": (data.ImageFolderDataModule, (3, 64, 64), None, 64),
     "ring8": (data.RingDataModule, (2,), 0, 100),
     "grid25": (data.GridDataModule, (2,), 0, 100),

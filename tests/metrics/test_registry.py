@@ -21,6 +21,7 @@ from ganlab.metrics import (
     precision_recall,
 )
 from ganlab.metrics.evaluation import EvalSettings
+from ganlab.metrics.parzen import parzen_window
 from ganlab.metrics.registry import (
     METRICS,
     Inputs,
@@ -33,10 +34,11 @@ from ganlab.metrics.registry import (
     register_metric,
 )
 from ganlab.metrics.restoration import psnr, restoration_scores, ssim
+from ganlab.metrics.stacked_mnist import mode_coverage, triples_of
 from ganlab.train import train
 from tests.conftest import TINY, ComposeFn
 
-BUILTIN = ("fid", "is", "kid", "pr", "modes", "hq", "kl", "psnr", "ssim")
+BUILTIN = ("fid", "is", "kid", "pr", "modes", "hq", "kl", "stacked_modes", "parzen", "psnr", "ssim")
 SETTINGS = EvalSettings(kid_subsets=20, kid_subset_size=40, seed=7, pr_k=3)
 
 
@@ -59,7 +61,7 @@ def inputs() -> Inputs:
     images = torch.rand(12, 1, 16, 16, generator=g) * 2 - 1
     return Inputs(
         features=torch.randn(60, 8, generator=g) + 0.3,
-        logits=torch.randn(60, 10, generator=g) * 2,
+        logits=torch.randn(60, 1000, generator=g) * 2,  # 1,000 classes: StackedMNIST's too
         real_features=torch.randn(80, 8, generator=g),
         points=points,
         centers=centers,
@@ -98,6 +100,20 @@ WRAPPED: dict[str, Callable[[Inputs, EvalSettings], dict[str, float]]] = {
     "kl": lambda x, s: {
         "metrics/kl_uniform": mixture_metrics(x.points, x.centers, 0.05)["kl_uniform"]
     },
+    "stacked_modes": lambda x, s: dict(
+        zip(
+            ("metrics/stacked_modes", "metrics/stacked_kl"),
+            mode_coverage(triples_of(x.logits)).values(),
+            strict=True,
+        )
+    ),
+    "parzen": lambda x, s: dict(
+        zip(
+            ("metrics/parzen_ll", "metrics/parzen_sem", "metrics/parzen_sigma"),
+            parzen_window((x.images + 1) / 2, (x.real_images + 1) / 2).values(),
+            strict=True,
+        )
+    ),
     "psnr": lambda x, s: {"metrics/psnr": psnr(x.images, x.real_images)},
     "ssim": lambda x, s: {"metrics/ssim": ssim(x.images, x.real_images)},
 }
@@ -111,9 +127,15 @@ def test_the_builtin_table() -> None:
         "is": (("metrics/is_mean", "metrics/is_std"), "higher", "always"),
         "kid": (("metrics/kid_mean", "metrics/kid_std"), "lower", "always"),
         "pr": (("metrics/precision", "metrics/recall"), "higher", "never"),
+        "stacked_modes": (("metrics/stacked_modes", "metrics/stacked_kl"), "higher", "logged"),
         "modes": (("metrics/modes",), "higher", "logged"),
         "hq": (("metrics/hq_percent",), "higher", "logged"),
         "kl": (("metrics/kl_uniform",), "lower", "logged"),
+        "parzen": (
+            ("metrics/parzen_ll", "metrics/parzen_sem", "metrics/parzen_sigma"),
+            "higher",
+            "logged",
+        ),
         "psnr": (("metrics/psnr",), "higher", "logged"),
         "ssim": (("metrics/ssim",), "higher", "logged"),
     }

@@ -20,6 +20,7 @@ from ganlab.data.identity import (
     images_fingerprint,
     train_evaluator_command,
 )
+from ganlab.data.memory import to_unit_range
 from ganlab.errors import ConfigError
 from ganlab.metrics import DomainFeatures, FeatureExtractor, cached_features, extract
 from ganlab.metrics.evaluation import EvalSettings, generate_chunks
@@ -53,6 +54,8 @@ def load_extractor(
     if spec.load is None:
         return None
     if spec.own_data:
+        if spec.classifier_data is not None:
+            datamodule = spec.classifier_data(datamodule)
         return load_domain_evaluator(datamodule, evaluator, evaluator_dir, spec.load)
     return spec.load(inception_weights)
 
@@ -195,6 +198,7 @@ class SampleMetrics(GStepCallback):
             pl_module.latent,
             generator.num_classes,
             self.extractor,
+            self.keeps_images,
         )
         everything = self._gather(mine, world)
         metrics = None
@@ -209,6 +213,11 @@ class SampleMetrics(GStepCallback):
         self.history.append({"g_step": pl_module.g_step, "kimg": pl_module.kimg, **metrics})
         self._keep_best(trainer, pl_module, metrics)
         self.seconds += time.perf_counter() - start
+
+    @property
+    def keeps_images(self) -> bool:
+        """Whether a chosen metric reads the samples' pixels (Parzen), not only features."""
+        return any("images" in m.needs for m in self.chosen)
 
     @staticmethod
     def _gather(mine: dict[int, tuple[torch.Tensor, ...]], world: int) -> dict[int, tuple]:
@@ -229,10 +238,16 @@ class SampleMetrics(GStepCallback):
             )
         else:
             needs_real = any("real_features" in m.needs for m in self.chosen)
+            images = real_images = None
+            if self.keeps_images:
+                images = to_unit_range(torch.cat([p[2] for p in parts]))
+                real_images = to_unit_range(datamodule.real_images(self.real_split)[0])
             inputs = Inputs(
                 features=torch.cat([p[0] for p in parts]),
                 logits=torch.cat([p[1] for p in parts]),
                 real_features=self._real_features(datamodule) if needs_real else None,
+                images=images,
+                real_images=real_images,
             )
         return compute_metrics(self.chosen, inputs, self.settings)
 

@@ -105,6 +105,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         cfg.gan.get("latent", "normal"),
         generator.num_classes,
         metrics.extractor,
+        metrics.keeps_images,
     )
     # The callback's own computation, so real features come from the same cache entry.
     values = metrics.compute(datamodule, [chunks[c] for c in range(s.num_chunks)])

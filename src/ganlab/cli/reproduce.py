@@ -27,6 +27,7 @@ from ganlab.errors import GanlabError
 from ganlab.reproduce import (
     RUN_KEYS,
     Experiment,
+    baseline_means,
     build_report,
     experiments_table,
     format_check,
@@ -211,6 +212,7 @@ def main(argv: list[str] | None = None) -> None:
 def reproduce(args: argparse.Namespace) -> None:
     """Validate, train every seed (or read ``--runs``), aggregate, check, write the report."""
     experiment = prepare(args.name, args.seeds, args.overrides)
+    baselines = baseline_means(experiment, args.results_dir)
     if args.dry_run:
         print(f"{PROG}: {args.name} is valid; it would run:")
         for seed in experiment.seeds:
@@ -235,7 +237,8 @@ def reproduce(args: argparse.Namespace) -> None:
     where = [] if is_default_results(args.results_dir) else ["--results-dir", str(args.results_dir)]
     command = shlex.join([PROG, args.name, "--seeds", *map(str, seeds), *where, *overrides])
     experiment = replace(experiment, seeds=seeds)
-    report = build_report(experiment, summaries, walls, command, overrides, hardware(summaries))
+    hw = hardware(summaries)
+    report = build_report(experiment, summaries, walls, command, overrides, hw, baselines)
     markdown = write_report(report, summaries, args.results_dir)
     verdict = {True: "every check passes", False: "a check FAILS", None: "nothing checked"}
     print(f"{PROG}: {args.name}: {verdict[report['passed']]}")

@@ -18,6 +18,8 @@ from ganlab.data.image_folder import ImageFolderDataModule
 from ganlab.data.memory import InMemoryImageDataModule, to_unit_range
 from ganlab.data.mixtures import GridDataModule, MixtureDataModule, RingDataModule
 from ganlab.data.mnist import FashionMNISTDataModule, MNISTDataModule
+from ganlab.data.mnist_5k import MNIST5kDataModule
+from ganlab.data.stacked_mnist import StackedMNISTDataModule
 
 __all__ = [
     "CIFAR10DataModule",
@@ -27,9 +29,11 @@ __all__ = [
     "ImageFolderDataModule",
     "ImageHeader",
     "InMemoryImageDataModule",
+    "MNIST5kDataModule",
     "MNISTDataModule",
     "MixtureDataModule",
     "RingDataModule",
+    "StackedMNISTDataModule",
     "image_header",
     "read_idx",
     "read_image",

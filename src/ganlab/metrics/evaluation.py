@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ganlab.metrics.features import FeatureExtractor
+from ganlab.metrics.features import FeatureExtractor, quantize_images
 
 SampleFn = Callable[[Tensor, Tensor | None], Tensor]
 
@@ -61,8 +61,11 @@ def generate_chunks(
     latent: str,
     num_classes: int,
     extractor: FeatureExtractor | None = None,
+    keep_images: bool = False,
 ) -> dict[int, tuple[Tensor, ...]]:
-    """For each chunk: ``(features, logits)`` through ``extractor``, or the samples if None."""
+    """For each chunk: ``(features, logits)`` through ``extractor``, then with
+    ``keep_images`` the samples as uint8 (as saved, for metrics of the pixels); or the
+    samples themselves if there is no extractor."""
     out = {}
     for chunk in chunks:
         z, y = chunk_inputs(chunk, settings, z_dim, latent, num_classes)
@@ -72,4 +75,6 @@ def generate_chunks(
         else:
             features, logits = extractor.features_and_logits(x)
             out[chunk] = (features.float().cpu(), logits.float().cpu())
+            if keep_images:
+                out[chunk] += (quantize_images(x).cpu(),)
     return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Literal
+from typing import Any, Literal
 
 from torch import Tensor
 
@@ -25,7 +25,14 @@ from ganlab.metrics.inception import InceptionFeatures
 from ganlab.metrics.inception_score import inception_score
 from ganlab.metrics.kid import kid_from_features
 from ganlab.metrics.mixture import mixture_metrics
+from ganlab.metrics.parzen import parzen_window
 from ganlab.metrics.precision_recall import precision_recall
+from ganlab.metrics.stacked_mnist import (
+    StackedDigitsFeatures,
+    digits_of,
+    mode_coverage,
+    triples_of,
+)
 
 PREFIX = "metrics/"
 
@@ -109,7 +116,9 @@ class ExtractorSpec:
 
     ``load`` builds it from a weights file (None: its standard weights); an ``own_data``
     extractor is a classifier of the run's own data, found per dataset and refused for any
-    other. ``defaults`` are the metrics a run computes when ``metrics.compute`` is not given.
+    other; ``classifier_data`` maps the run's data module to the one that classifier is of
+    when that is another (StackedMNIST's channels are MNIST digits). ``defaults`` are the
+    metrics a run computes when ``metrics.compute`` is not given.
     """
 
     name: str
@@ -118,6 +127,7 @@ class ExtractorSpec:
     defaults: tuple[str, ...]
     load: Callable[[str | None], FeatureExtractor] | None = field(default=None, repr=False)
     own_data: bool = False
+    classifier_data: Callable[[Any], Any] | None = field(default=None, repr=False)
 
 
 METRICS: dict[str, MetricSpec] = {}
@@ -164,11 +174,14 @@ def register_extractor(
     defaults: Iterable[str],
     load: Callable[[str | None], FeatureExtractor] | None = None,
     own_data: bool = False,
+    classifier_data: Callable[[Any], Any] | None = None,
 ) -> ExtractorSpec:
     """Register the extractor ``metrics.features=name`` selects."""
     if name in EXTRACTORS:
         raise ValueError(f"extractor {name!r} is already registered")
-    spec = ExtractorSpec(name, data, frozenset(provides), tuple(defaults), load, own_data)
+    spec = ExtractorSpec(
+        name, data, frozenset(provides), tuple(defaults), load, own_data, classifier_data
+    )
     if not spec.provides <= INPUT_FIELDS:
         raise ValueError(f"extractor {name!r}: provides must be fields of Inputs")
     unknown = [m for m in spec.defaults if m not in METRICS]
@@ -329,6 +342,36 @@ def _kl(x: Inputs, s: EvalSettings) -> dict[str, float]:
     return {"metrics/kl_uniform": mixture_metrics(x.points, x.centers, x.std)["kl_uniform"]}
 
 
+# StackedMNIST (VEEGAN / PacGAN protocol): the stacked_mnist extractor's logits score the
+# 1,000 digit triples, so their argmax is each channel's most likely digit.
+@register_metric(
+    "stacked_modes",
+    ["metrics/stacked_modes", "metrics/stacked_kl"],
+    higher_is_better=True,
+    needs=["logits"],
+)
+def _stacked_modes(x: Inputs, s: EvalSettings) -> dict[str, float]:
+    found = mode_coverage(triples_of(x.logits))
+    return {"metrics/stacked_modes": found["modes"], "metrics/stacked_kl": found["kl"]}
+
+
+# Goodfellow et al. 2014's measure, on pixels in [0, 1]: the width is chosen on half of the
+# held-out images and the log-likelihood reported on the other half.
+@register_metric(
+    "parzen",
+    ["metrics/parzen_ll", "metrics/parzen_sem", "metrics/parzen_sigma"],
+    higher_is_better=True,
+    needs=IMAGES,
+)
+def _parzen(x: Inputs, s: EvalSettings) -> dict[str, float]:
+    found = parzen_window((x.images + 1) / 2, (x.real_images + 1) / 2)
+    return {
+        "metrics/parzen_ll": found["ll"],
+        "metrics/parzen_sem": found["sem"],
+        "metrics/parzen_sigma": found["sigma"],
+    }
+
+
 # PSNR and SSIM come from torchmetrics, imported on first use: tools that only read the
 # table (ganlab-compare) do not pay for it.
 @register_metric("psnr", ["metrics/psnr"], higher_is_better=True, needs=IMAGES)
@@ -349,10 +392,19 @@ def _inception(weights: str | None) -> FeatureExtractor:
     return InceptionFeatures(weights_path=weights)
 
 
-IMAGE_FEATURES = ("features", "logits", "real_features")
+IMAGE_FEATURES = ("features", "logits", "real_features", *IMAGES)
 IMAGE_DEFAULTS = ("fid", "is", "kid", "pr")
 register_extractor(
     "domain", "images", IMAGE_FEATURES, IMAGE_DEFAULTS, load=DomainFeatures, own_data=True
 )
 register_extractor("inception", "images", IMAGE_FEATURES, IMAGE_DEFAULTS, load=_inception)
+register_extractor(
+    "stacked_mnist",
+    "images",
+    IMAGE_FEATURES,
+    ("stacked_modes",),
+    load=StackedDigitsFeatures,
+    own_data=True,
+    classifier_data=digits_of,
+)
 register_extractor("mixture", "points", POINTS, ("modes", "hq", "kl"))

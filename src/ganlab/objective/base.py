@@ -100,9 +100,22 @@ class Objective(ABC):
         penalties: Mapping[str, Regularizer] | None = None,
         g_penalties: Mapping[str, Regularizer] | None = None,
         n_critic: int = 1,
+        unrolled_steps: int = 0,
+        unrolled_lr: float | None = None,
     ) -> None:
         if not isinstance(n_critic, int) or isinstance(n_critic, bool) or n_critic < 1:
             raise ValueError(f"phases.n_critic: expected an integer >= 1, got {n_critic!r}")
+        if not isinstance(unrolled_steps, int) or isinstance(unrolled_steps, bool):
+            raise ValueError(f"phases.unrolled_steps: expected an integer, got {unrolled_steps!r}")
+        if unrolled_steps < 0:
+            raise ValueError(f"phases.unrolled_steps: expected 0 or more, got {unrolled_steps}")
+        if unrolled_steps and not (isinstance(unrolled_lr, int | float) and unrolled_lr > 0):
+            raise ValueError(
+                f"phases.unrolled_lr: unrolling D needs a positive look-ahead learning rate, "
+                f"got {unrolled_lr!r}"
+            )
+        self.unrolled_steps = unrolled_steps
+        self.unrolled_lr = unrolled_lr
         self.loss = loss
         self.augment = NoAugment() if augment is None else augment
         self.penalties = dict(penalties or {})
@@ -224,17 +237,56 @@ class Objective(ABC):
         return d_loss, logs
 
     def g_main(self, batch: Batch) -> tuple[Tensor, Logs]:
-        """G's adversarial term on a fresh output."""
+        """G's adversarial term on a fresh output, against D or its unrolled look-ahead."""
         fake = batch.generate()
-        fake_logits = self.run_d(fake, batch.condition)
-        g_loss = self.loss.g_loss(fake_logits, self.real_logits_for_g(batch))
+        critic = self.critic_for_g(batch, fake)
+        fake_logits = critic(fake, batch.condition)
+        g_loss = self.loss.g_loss(fake_logits, self.real_logits_for_g(batch, critic))
         return g_loss, {"loss/g": g_loss.detach()}
 
-    def real_logits_for_g(self, batch: Batch) -> Tensor | None:
-        """For a relativistic loss, D's logits on the real batch as D is now (after its
-        step), through the door like every input of D; None for the other losses. Nothing
-        of G is in them, so no graph is kept."""
+    def critic_for_g(self, batch: Batch, fake: Tensor) -> Callable[[Tensor, Any], Tensor]:
+        """The D that G's phase is scored by: ``run_d``, or with ``unrolled_steps`` = k the
+        D after k look-ahead SGD steps on its loss (unrolled GAN, Metz et al. 2017).
+
+        The look-ahead differentiates through its own updates (``create_graph``), so G's
+        gradient sees how D would answer its samples. It works on copies of D's parameters
+        and buffers through ``torch.func.functional_call``: D itself is left as it was, and
+        its parameters receive no gradient from G's phase. Every input goes through the
+        augment pipe, as at the door.
+        """
+        if self.unrolled_steps == 0:
+            return self.run_d
+        d = self._d_eager
+        buffers = {name: b.clone() for name, b in d.named_buffers()}
+        params = {name: p.detach().requires_grad_(True) for name, p in d.named_parameters()}
+
+        def look_ahead(weights: dict[str, Tensor]) -> Callable[[Tensor, Any], Tensor]:
+            def critic(x: Tensor, condition: Any) -> Tensor:
+                inputs = (self.augment(x), condition)
+                return torch.func.functional_call(d, (weights, buffers), inputs)
+
+            return critic
+
+        for _ in range(self.unrolled_steps):
+            critic = look_ahead(params)
+            d_loss = self.loss.d_loss(
+                critic(batch.real, batch.condition), critic(fake, batch.condition)
+            )
+            grads = torch.autograd.grad(d_loss, list(params.values()), create_graph=True)
+            params = {
+                name: p - self.unrolled_lr * g
+                for (name, p), g in zip(params.items(), grads, strict=True)
+            }
+        return look_ahead(params)
+
+    def real_logits_for_g(
+        self, batch: Batch, critic: Callable[[Tensor, Any], Tensor] | None = None
+    ) -> Tensor | None:
+        """For a relativistic loss, the logits on the real batch of D as it is now (after
+        its step; ``critic`` when G is scored by another, the unrolled D), through the door
+        like every input of D; None for the other losses. No graph is kept: the real batch
+        holds nothing of G."""
         if not self.loss.relativistic:
             return None
         with torch.no_grad():
-            return self.run_d(batch.real, batch.condition)
+            return (critic or self.run_d)(batch.real, batch.condition)

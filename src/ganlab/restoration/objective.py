@@ -84,8 +84,9 @@ class RestorationObjective(Objective):
 
     def g_main(self, batch: Batch) -> tuple[Tensor, Logs]:
         fake = batch.generate()
+        critic = self.critic_for_g(batch, fake)
         adversarial = self.loss.g_loss(
-            self.run_d(fake, batch.condition), self.real_logits_for_g(batch)
+            critic(fake, batch.condition), self.real_logits_for_g(batch, critic)
         )
         l1 = (fake - batch.real).abs().mean()
         total = adversarial + self.l1_weight * l1
