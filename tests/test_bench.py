@@ -69,3 +69,19 @@ def test_start_up_is_timed_for_ganlab_train_and_the_bare_script(
     assert all(0 < s[0] < 600 for s in startup.ganlab_s.values())
     lines = "\n".join(train_speed.startup_lines(startup))
     assert "ganlab-train experiment=ring8_pacgan2: first step" in lines
+
+
+def test_sweep_benchmark_runs_three_ways_and_writes_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import sweep_threads
+
+    out = tmp_path / "sweep.md"
+    tiny = ["data=digits", "model.generator.width=8", "model.discriminator.width=8"]
+    sweep_threads.main(["--steps", "2", "--repeats", "1", "--out", str(out), *tiny])
+    text = out.read_text()
+    rows = {line.split(" | ")[0].lstrip("| ") for line in text.splitlines() if " | " in line}
+    assert {"sequential", "joblib", "oversubscribed"} <= rows
+    share = max(1, sweep_threads.cores() // 2)
+    assert f"| joblib | {share} |" in text and "Goal (joblib at most the sequential time)" in text

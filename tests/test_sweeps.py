@@ -11,6 +11,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
 from ganlab.config import CONF_DIR
+from ganlab.config.resolvers import thread_share, usable_cores
 
 from .test_cli import run_train
 
@@ -98,3 +99,20 @@ def test_joblib_launcher_runs_jobs_in_parallel_processes() -> None:
     cfg = _compose_with_hydra("launcher=joblib")
     assert cfg.hydra.launcher._target_.endswith("JoblibLauncher")
     assert cfg.hydra.launcher.n_jobs == 2
+    assert _compose_with_hydra().torch_threads is None  # alone: torch's default
+
+
+def test_a_parallel_sweep_gives_each_job_its_share_of_the_cores(tmp_path: Path) -> None:
+    """Two joblib processes, each with cores // 2 threads (at least 1), recorded per run."""
+    proc = run_train("-m", "launcher=joblib", *TINY, "logger=csv", "seed=0,1", out=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    share = thread_share(2)
+    assert share == max(1, usable_cores() // 2)
+    sweep = _sweep_dir(tmp_path)
+    for job in ("0", "1"):
+        summary = json.loads((sweep / job / "summary.json").read_text())
+        assert summary["torch_threads"] == share
+    own = run_train("-m", "launcher=joblib", *TINY, "logger=csv", "torch_threads=3", out=tmp_path)
+    assert own.returncode == 0, own.stderr[-3000:]
+    (latest,) = [p for p in (tmp_path / "multirun").iterdir() if p != sweep]
+    assert json.loads((latest / "0" / "summary.json").read_text())["torch_threads"] == 3

@@ -36,6 +36,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     validate(cfg)
     # Imported only now, so a bad config is reported without paying for Lightning's import.
     import lightning.pytorch as pl
+    import torch
+
+    if cfg.get("torch_threads") is not None:
+        torch.set_num_threads(cfg.torch_threads)
 
     from ganlab.run.checkpoints import check_resumable
     from ganlab.run.loggers import quiet_lightning

@@ -99,6 +99,7 @@ RULES: dict[str, tuple[Callable[[Any], bool], str, bool]] = {
     "gamma": (_non_negative, "a number >= 0", False),
     "std": (_positive, "a positive number", False),
     "seed": (_is_int, "an integer", False),
+    "torch_threads": (_positive_int, "an integer >= 1 or null (torch's default)", True),
     "pack": (_positive_int, "an integer >= 1 (1: no packing; 2: PacGAN2)", False),
     "l1_weight": (_non_negative, "a number >= 0 (pix2pix: 100)", False),
     "depth": (_positive_int, "an integer >= 1", False),

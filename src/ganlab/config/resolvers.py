@@ -6,6 +6,7 @@ compose the tree), not a side effect of importing a module.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 
@@ -31,10 +32,24 @@ def override_tags() -> list[str]:
     return [override[:64] for override in overrides()]
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, e.g. a SLURM allocation)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def thread_share(jobs: int) -> int:
+    """Each of ``jobs`` processes side by side gets this many threads: an equal share."""
+    return max(1, usable_cores() // max(1, int(jobs)))
+
+
 def register_resolvers() -> None:
-    """Make ``ganlab_uid``, ``ganlab_safe``, ``ganlab_sweep_group`` and
-    ``ganlab_override_tags`` known to OmegaConf (idempotent)."""
+    """Make ``ganlab_uid``, ``ganlab_safe``, ``ganlab_sweep_group``, ``ganlab_override_tags``
+    and ``ganlab_thread_share`` known to OmegaConf (idempotent)."""
     OmegaConf.register_new_resolver("ganlab_uid", lambda: _RUN_UID, replace=True)
     OmegaConf.register_new_resolver("ganlab_safe", safe_folder_name, replace=True)
     OmegaConf.register_new_resolver("ganlab_sweep_group", sweep_group, replace=True)
     OmegaConf.register_new_resolver("ganlab_override_tags", override_tags, replace=True)
+    OmegaConf.register_new_resolver("ganlab_thread_share", thread_share, replace=True)
