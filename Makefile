@@ -17,7 +17,7 @@ MAX_JOBS ?= 4
 EVALUATOR := outputs/evaluators/fashion_mnist_28px.pt
 DATA ?= fashion_mnist
 
-.PHONY: help install data evaluator train test test-slow test-kernels lint bench sweep reproduce clean
+.PHONY: help install data evaluator train test test-slow test-kernels lint bench sweep reproduce cluster cluster-stop clean
 
 help:
 	@echo "make train [ARGS='model=mlp loss=hinge ...']  train (default: DCGAN on Fashion-MNIST, CPU)"
@@ -29,6 +29,7 @@ help:
 	@echo "make sweep [ARGS='loss=ns,hinge seed=0,1']     a Hydra multirun of the default experiment"
 	@echo "make reproduce EXP=NAME [ARGS='--seeds 0 1']  train a paper setting over its seeds, report vs the paper"
 	@echo "make bench                                    training speed: ganlab vs a bare loop vs DataLoader"
+	@echo "make cluster / make cluster-stop              a one-node SLURM cluster on this machine (root)"
 	@echo "make clean                                    remove the virtualenv and caches (keeps outputs/)"
 
 $(STAMP): pyproject.toml
@@ -70,6 +71,14 @@ reproduce: install data $(EVALUATOR)
 
 bench: install data
 	$(BIN)/python bench/train_speed.py
+
+# A one-node SLURM cluster on localhost (installs slurm-wlm and munge with apt where needed),
+# to try launcher=slurm before a real cluster.
+cluster:
+	scripts/slurm-local-cluster start
+
+cluster-stop:
+	scripts/slurm-local-cluster stop
 
 lint: install
 	$(BIN)/ruff check src tests

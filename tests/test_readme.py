@@ -49,9 +49,20 @@ def elsewhere(args: list[str]) -> bool:
     return any(a == "-m" or a.startswith("hparams_search") or a == "trainer=ddp_cpu" for a in args)
 
 
+def first_job(args: list[str]) -> list[str]:
+    """A sweep's first job: ``-m`` dropped, ``key=a,b`` as ``key=a``."""
+    jobs = []
+    for arg in args:
+        key, _, value = arg.partition("=")
+        if "," in value and not value.startswith("["):
+            arg = f"{key}={value.split(',')[0]}"
+        jobs.append(arg)
+    return [a for a in jobs if a != "-m"]
+
+
 COMMANDS = readme_commands()
 RUNNABLE = [c for c in COMMANDS if not needs_cluster(c) and not elsewhere(c)]
-CLUSTER = [[a for a in c if a != "-m"] for c in COMMANDS if needs_cluster(c)]
+CLUSTER = [first_job(c) for c in COMMANDS if needs_cluster(c)]
 
 
 def test_readme_shows_commands() -> None:

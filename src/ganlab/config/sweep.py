@@ -20,6 +20,7 @@ from omegaconf import DictConfig, open_dict
 
 from ganlab.config.checks import validate
 from ganlab.config.resolvers import register_resolvers
+from ganlab.config.slurm import check_slurm
 from ganlab.errors import GanlabError
 from ganlab.run.redaction import redact_overrides, redact_text
 
@@ -42,9 +43,16 @@ def compose_job(config_name: str, overrides: list[str]) -> DictConfig:
 
 
 class ValidateSweep(Callback):
-    """On multirun start (basic sweeper only), validate every job's composed config."""
+    """On multirun start: a SLURM sweep's cluster (``check_slurm``), then (basic sweeper
+    only) every job's composed config."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if "SlurmLauncher" in str(config.hydra.launcher.get("_target_", "")):
+            try:
+                check_slurm(config.hydra.launcher)
+            except GanlabError as exc:
+                print(f"ganlab-train: error: {exc}", file=sys.stderr)
+                sys.exit(2)
         if "BasicSweeper" not in str(config.hydra.sweeper.get("_target_", "")):
             return
         config_name = config.hydra.job.config_name

@@ -1,0 +1,100 @@
+"""ganlab's SLURM path against a real one-node cluster (scripts/slurm-local-cluster).
+
+The cluster is started once (idempotent; a file lock keeps parallel test processes from
+starting it twice). Where SLURM is neither installed nor installable (no root, no apt-get)
+these tests skip with that reason; on a machine that can run it, a cluster that does not come
+up is a failure.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .test_cli import run_train
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "scripts" / "slurm-local-cluster"
+# CPU jobs on the local cluster: one process each, no GPUs.
+CPU_JOBS = [
+    "launcher=slurm",
+    "trainer.devices=1",
+    "hydra.launcher.gpus_per_node=0",
+    "hydra.launcher.cpus_per_task=1",
+    "hydra.launcher.mem_gb=1",
+    "hydra.launcher.timeout_min=10",
+]
+TINY = [
+    "data=digits",
+    "model=mlp",
+    "model.generator.hidden=[32]",
+    "model.discriminator.hidden=[32]",
+    "callbacks=quiet",
+    "logger=csv",
+]
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster() -> str:
+    """The local cluster's partition, started if need be."""
+    root = os.geteuid() == 0
+    if shutil.which("sbatch") is None and not (root and shutil.which("apt-get")):
+        pytest.skip("SLURM is not installed, and installing it needs root and apt-get")
+    if not root and subprocess.run(["sinfo"], capture_output=True).returncode != 0:
+        pytest.skip("no SLURM cluster is running, and starting one needs root")
+    with open("/tmp/ganlab-slurm-test.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        proc = subprocess.run([str(SCRIPT), "start"], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, f"the local cluster did not start:\n{proc.stderr}"
+    return "ganlab"
+
+
+def test_a_two_job_sweep_runs_on_slurm(slurm_cluster: str, tmp_path: Path) -> None:
+    proc = run_train("-m", *CPU_JOBS, *TINY, "gan.max_g_steps=3", "seed=0,1", out=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (sweep,) = (tmp_path / "multirun").iterdir()
+    for job, seed in (("0", 0), ("1", 1)):
+        run = sweep / job
+        summary = json.loads((run / "summary.json").read_text())
+        assert summary["g_steps"] == 3 and summary["seed"] == seed
+        assert (run / "checkpoints" / "last.ckpt").is_file() and (run / "metrics.csv").is_file()
+    logs = list((sweep / ".submitit").glob("*/*_log.out"))
+    assert len(logs) == 2  # two SLURM jobs, each with its submitit log
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["hydra.launcher.partition=nope"], "hydra.launcher.partition=nope: no such partition"),
+        (["trainer.num_nodes=3"], "trainer.num_nodes=3: partition ganlab has 1 node(s)"),
+        (
+            ["hydra.launcher.gpus_per_node=2"],
+            "hydra.launcher.gpus_per_node=2: partition ganlab has no GPUs",
+        ),
+    ],
+)
+def test_a_sweep_the_cluster_cannot_run_is_refused_before_submitting(
+    slurm_cluster: str, tmp_path: Path, overrides: list[str], message: str
+) -> None:
+    proc = run_train("-m", *CPU_JOBS, *TINY, *overrides, out=tmp_path)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr[-2000:]
+    assert not (tmp_path / "multirun").exists()
+
+
+def test_no_sbatch_on_path_is_named(tmp_path: Path) -> None:
+    """Where sbatch is missing (this test hides it), launcher=slurm says so before anything."""
+    env_path = os.environ["PATH"]
+    os.environ["PATH"] = str(tmp_path)
+    try:
+        proc = run_train("-m", *CPU_JOBS, *TINY, out=tmp_path / "out", in_process=True)
+    finally:
+        os.environ["PATH"] = env_path
+    assert proc.returncode == 2
+    assert "launcher=slurm: sbatch is not on PATH" in proc.stderr
+    assert not (tmp_path / "out").exists()
