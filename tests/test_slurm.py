@@ -13,11 +13,13 @@ import json
 import os
 import shutil
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from .test_cli import run_train
+from .test_cli import TRAIN, run_train
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "slurm-local-cluster"
@@ -98,3 +100,70 @@ def test_no_sbatch_on_path_is_named(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "launcher=slurm: sbatch is not on PATH" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def wait_for(what: str, found: Callable[[], object], timeout: float = 180) -> object:
+    """Poll ``found()`` until it is truthy; fail naming ``what`` after ``timeout`` seconds."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = found()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def scontrol(*args: str) -> str:
+    return subprocess.run(
+        ["scontrol", *args], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+
+
+def test_a_preempted_job_is_requeued_and_resumes_exactly(
+    slurm_cluster: str, tmp_path: Path
+) -> None:
+    """``scontrol requeue`` mid-run: SIGTERM, last.ckpt, the job runs again, resume=auto
+    continues from its own checkpoint and ends with the losses of the run left alone."""
+    run = [*TINY, "gan.max_g_steps=3000", "callbacks.checkpoint.every_g_steps=100"]
+    run += ["torch_threads=1", "seed=0"]
+    env = {**os.environ, "WANDB_SILENT": "true"}
+    sweep = subprocess.Popen(
+        [str(TRAIN), "-m", *CPU_JOBS, *run, f"paths.output_root={tmp_path / 'slurm'}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    alone = subprocess.Popen(
+        [str(TRAIN), *run, f"paths.output_root={tmp_path / 'alone'}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        folders = tmp_path / "slurm" / "multirun"
+        submitit = wait_for("the job's folder", lambda: list(folders.glob("*/.submitit/*")))
+        job = submitit[0].name
+        run_dir = submitit[0].parents[1] / "0"
+        wait_for("a first checkpoint", lambda: list(run_dir.glob("checkpoints/g*.ckpt")))
+        scontrol("requeue", job)
+        wait_for("the requeue", lambda: "JobState=PENDING" in scontrol("show", "job", job))
+        # SLURM holds a requeued job for two minutes (its BeginTime); release it now.
+        scontrol("update", f"JobId={job}", "StartTime=now")
+        _, err = sweep.communicate(timeout=300)
+        assert sweep.returncode == 0, err[-3000:]
+        assert alone.wait(timeout=300) == 0
+    finally:
+        for proc in (sweep, alone):
+            if proc.poll() is None:
+                proc.kill()
+    assert "Restarts=1" in scontrol("show", "job", job)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["g_steps"] == 3000
+    assert summary["resumed_from"] == str(run_dir / "checkpoints" / "last.ckpt")
+    (reference,) = tmp_path.glob("alone/*/*/summary.json")
+    final = json.loads(reference.read_text())["final"]
+    losses = {k: v for k, v in summary["final"].items() if k.startswith("loss/")}
+    assert losses == {k: v for k, v in final.items() if k.startswith("loss/")}
