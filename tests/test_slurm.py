@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from .test_cli import TRAIN, run_train
+from .test_cli import TRAIN, run_dirs, run_train
+from .test_ddp import DETERMINISTIC, _state
+from .tolerances import adam_reach, assert_same_training
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "slurm-local-cluster"
@@ -167,3 +169,33 @@ def test_a_preempted_job_is_requeued_and_resumes_exactly(
     final = json.loads(reference.read_text())["final"]
     losses = {k: v for k, v in summary["final"].items() if k.startswith("loss/")}
     assert losses == {k: v for k, v in final.items() if k.startswith("loss/")}
+
+
+def test_two_tasks_under_srun_train_as_one_process_with_twice_the_batch(
+    slurm_cluster: str, tmp_path: Path
+) -> None:
+    """One job, two tasks: SLURM starts both gloo processes and Lightning reads its
+    environment; their G and D equal one process's with the doubled batch."""
+    plain = [a for a in DETERMINISTIC if not a.startswith("metrics")]
+    ddp = run_train(
+        "-m",
+        *CPU_JOBS,
+        "trainer=ddp_cpu",
+        "trainer.devices=2",
+        *plain,
+        "data.batch_size=8",
+        out=tmp_path / "slurm",
+    )
+    assert ddp.returncode == 0, ddp.stderr[-3000:]
+    (sweep,) = (tmp_path / "slurm" / "multirun").iterdir()
+    (job,) = (p for p in (sweep / ".submitit").iterdir() if p.is_dir() and not p.is_symlink())
+    assert sorted(p.name for p in job.glob("*_log.err")) == [
+        f"{job.name}_0_log.err",
+        f"{job.name}_1_log.err",
+    ]
+    summary = json.loads((sweep / "0" / "summary.json").read_text())
+    assert summary["world_size"] == 2 and summary["batch_size"] == {"per_rank": 8, "global": 16}
+    single = run_train(*plain, "data.batch_size=16", "name=single", out=tmp_path / "one")
+    assert single.returncode == 0, single.stderr[-3000:]
+    (one,) = run_dirs(tmp_path / "one", "single")
+    assert_same_training(_state(sweep / "0"), _state(one), adam_reach(one))
