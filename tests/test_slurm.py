@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import torch
 
 from .test_cli import TRAIN, run_dirs, run_train
 from .test_ddp import DETERMINISTIC, _state
@@ -115,19 +116,24 @@ def wait_for(what: str, found: Callable[[], object], timeout: float = 180) -> ob
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def job_folders(sweeps: Path) -> list[Path]:
+    """submitit's folder of each job (named by the job id) under the sweeps in ``sweeps``."""
+    return [p for p in sweeps.glob("*/.submitit/*") if p.is_dir() and not p.is_symlink()]
+
+
 def scontrol(*args: str) -> str:
     return subprocess.run(
         ["scontrol", *args], capture_output=True, text=True, check=True, timeout=60
     ).stdout
 
 
-def test_a_preempted_job_is_requeued_and_resumes_exactly(
-    slurm_cluster: str, tmp_path: Path
-) -> None:
-    """``scontrol requeue`` mid-run: SIGTERM, last.ckpt, the job runs again, resume=auto
-    continues from its own checkpoint and ends with the losses of the run left alone."""
-    run = [*TINY, "gan.max_g_steps=3000", "callbacks.checkpoint.every_g_steps=100"]
-    run += ["torch_threads=1", "seed=0"]
+def interrupt_and_resume(
+    tmp_path: Path, interrupt: Callable[[str, Path], None], extra: tuple[str, ...] = ()
+) -> Path:
+    """Run one SLURM job and the same run alone side by side; ``interrupt(job, run_dir)``
+    mid-run must get the job requeued; release it and check it restarted once, resumed from
+    its own last.ckpt and ended with the losses of the run left alone. Returns its folder."""
+    run = [*TINY, "gan.max_g_steps=3000", "torch_threads=1", "seed=0", *extra]
     env = {**os.environ, "WANDB_SILENT": "true"}
     sweep = subprocess.Popen(
         [str(TRAIN), "-m", *CPU_JOBS, *run, f"paths.output_root={tmp_path / 'slurm'}"],
@@ -146,11 +152,10 @@ def test_a_preempted_job_is_requeued_and_resumes_exactly(
     )
     try:
         folders = tmp_path / "slurm" / "multirun"
-        submitit = wait_for("the job's folder", lambda: list(folders.glob("*/.submitit/*")))
+        submitit = wait_for("the job's folder", lambda: job_folders(folders))
         job = submitit[0].name
         run_dir = submitit[0].parents[1] / "0"
-        wait_for("a first checkpoint", lambda: list(run_dir.glob("checkpoints/g*.ckpt")))
-        scontrol("requeue", job)
+        interrupt(job, run_dir)
         wait_for("the requeue", lambda: "JobState=PENDING" in scontrol("show", "job", job))
         # SLURM holds a requeued job for two minutes (its BeginTime); release it now.
         scontrol("update", f"JobId={job}", "StartTime=now")
@@ -169,6 +174,39 @@ def test_a_preempted_job_is_requeued_and_resumes_exactly(
     final = json.loads(reference.read_text())["final"]
     losses = {k: v for k, v in summary["final"].items() if k.startswith("loss/")}
     assert losses == {k: v for k, v in final.items() if k.startswith("loss/")}
+    return run_dir
+
+
+def test_a_preempted_job_is_requeued_and_resumes_exactly(
+    slurm_cluster: str, tmp_path: Path
+) -> None:
+    """``scontrol requeue`` mid-run: SIGTERM, last.ckpt at the step in progress, the job
+    runs again and resume=auto continues from its own checkpoint."""
+
+    def preempt(job: str, run_dir: Path) -> None:
+        wait_for("a checkpoint", lambda: (run_dir / "checkpoints" / "last.ckpt").is_file())
+        scontrol("requeue", job)
+
+    interrupt_and_resume(tmp_path, preempt)
+
+
+def test_the_time_limit_signal_saves_then_requeues(slurm_cluster: str, tmp_path: Path) -> None:
+    """submitit's time-limit signal (SIGUSR2): ganlab saves last.ckpt at the step it is in
+    (no periodic checkpoint is due in this run), then submitit requeues the job."""
+    saved = {}
+
+    def time_limit(job: str, run_dir: Path) -> None:
+        wait_for("training", lambda: "RUNNING" in scontrol("show", "job", job))
+        time.sleep(12)  # start-up, then some training
+        subprocess.run(["scancel", "--signal=USR2", job], check=True, timeout=60)
+        last = run_dir / "checkpoints" / "last.ckpt"
+        wait_for("the checkpoint", last.is_file)
+        wait_for("the requeue", lambda: "JobState=PENDING" in scontrol("show", "job", job))
+        state = torch.load(last, weights_only=True, map_location="cpu")
+        saved.update(state["ganlab_counters"])
+
+    interrupt_and_resume(tmp_path, time_limit, ("callbacks.checkpoint.every_g_steps=100000",))
+    assert 0 < saved["g_step"] < 3000
 
 
 def test_two_tasks_under_srun_train_as_one_process_with_twice_the_batch(
@@ -188,7 +226,7 @@ def test_two_tasks_under_srun_train_as_one_process_with_twice_the_batch(
     )
     assert ddp.returncode == 0, ddp.stderr[-3000:]
     (sweep,) = (tmp_path / "slurm" / "multirun").iterdir()
-    (job,) = (p for p in (sweep / ".submitit").iterdir() if p.is_dir() and not p.is_symlink())
+    (job,) = job_folders(sweep.parent)
     assert sorted(p.name for p in job.glob("*_log.err")) == [
         f"{job.name}_0_log.err",
         f"{job.name}_1_log.err",

@@ -1,4 +1,5 @@
-"""Lightning callbacks: samples, checkpoints, divergence guard, progress bar (G-step schedules)."""
+"""Lightning callbacks: samples, checkpoints, divergence guard, progress bar (G-step schedules),
+the cluster's time-limit signal."""
 
 from ganlab.callbacks.checkpoint import PeriodicCheckpoint
 from ganlab.callbacks.divergence import DivergenceError, DivergenceGuard
@@ -6,6 +7,7 @@ from ganlab.callbacks.metrics import SampleMetrics
 from ganlab.callbacks.progress import GANProgressBar
 from ganlab.callbacks.restoration import RestorationGrid, RestorationMetrics
 from ganlab.callbacks.samples import SampleGrid
+from ganlab.callbacks.time_limit import SaveOnTimeLimit
 
 __all__ = [
     "DivergenceError",
@@ -16,4 +18,5 @@ __all__ = [
     "RestorationMetrics",
     "SampleGrid",
     "SampleMetrics",
+    "SaveOnTimeLimit",
 ]
