@@ -293,3 +293,28 @@ def test_ada_strength_rises_while_d_overfits_64_images(compose_cfg: ComposeFn) -
     final = summary["final"]
     assert final["augment/rt"] > 0.6
     assert final["augment/p"] == pytest.approx(min(1.0, 0.064 * 15), abs=0.2)
+
+
+def _ada_rank(rank: int, init: str, out: str) -> None:
+    """One of two gloo processes: observe this rank's logits once, adjust, write p and r_t."""
+    torch.distributed.init_process_group("gloo", init_method=init, rank=rank, world_size=2)
+    try:
+        ada = AdaptiveAugment(p=0.5, interval=1, speed_kimg=1.0)
+        ones = torch.ones(64)
+        logits = ones if rank == 0 else torch.cat([ones[:16], -ones[:48]])
+        ada.observe(logits, 64)
+        Path(out, f"rank{rank}").write_text(f"{float(ada.p)} {float(ada.last_rt)}")
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+def test_ada_p_is_the_same_on_every_rank_from_the_summed_signs(tmp_path: Path) -> None:
+    """Two real gloo processes: rank 0's reals all score positive (r_t 1), rank 1's a quarter
+    (r_t -0.5). p moves by the global r_t, (64 - 32) / 128 = 0.25 < 0.6, over the 128 images
+    of both: 0.5 - 128 / 1000 on both ranks (alone, rank 0 would rise and rank 1 fall)."""
+    import torch.multiprocessing as mp
+
+    mp.spawn(_ada_rank, args=(f"file://{tmp_path / 'pg'}", str(tmp_path)), nprocs=2)
+    for rank in (0, 1):
+        p, rt = map(float, (tmp_path / f"rank{rank}").read_text().split())
+        assert p == pytest.approx(0.5 - 0.128, abs=1e-12) and rt == pytest.approx(0.25, abs=1e-12)
