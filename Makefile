@@ -17,12 +17,13 @@ MAX_JOBS ?= 4
 EVALUATOR := outputs/evaluators/fashion_mnist_28px.pt
 DATA ?= fashion_mnist
 
-.PHONY: help install data evaluator train test test-slow test-kernels lint bench sweep reproduce cluster cluster-stop clean
+.PHONY: help install data evaluator train test test-slow test-cluster test-kernels lint bench sweep reproduce cluster cluster-stop clean
 
 help:
 	@echo "make train [ARGS='model=mlp loss=hinge ...']  train (default: DCGAN on Fashion-MNIST, CPU)"
 	@echo "make test [JOBS=N]                            set up, lint and run the test suite (N processes)"
 	@echo "make test-slow                                the slow tests too"
+	@echo "make test-cluster                             SLURM preemption, time limit, srun DDP (root)"
 	@echo "make test-kernels [KERNELS='avx2 avx sse']    the numeric tests under other CPUs' math kernels"
 	@echo "make data                                     install Debian's Fashion-MNIST where possible"
 	@echo "make evaluator [DATA=fashion_mnist]           train the dataset's own classifier (domain FID/IS)"
@@ -89,6 +90,11 @@ test: install data lint
 
 test-slow: install data
 	$(BIN)/pytest -n $(JOBS) --maxprocesses $(MAX_JOBS) -m slow $(PYTEST_ARGS)
+
+# SLURM jobs preempted, signalled and run as two tasks on the local cluster (a few minutes:
+# each waits on real jobs); the tests start the cluster themselves (root and apt-get).
+test-cluster: install data
+	$(BIN)/pytest -m cluster $(PYTEST_ARGS) tests/test_slurm.py
 
 # The numeric tests again with the math libraries held to an older instruction set, as on
 # another CPU: OpenBLAS (numpy, scipy), torch's vectorised ops, MKL (torch's BLAS) and oneDNN

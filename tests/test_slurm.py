@@ -177,6 +177,7 @@ def interrupt_and_resume(
     return run_dir
 
 
+@pytest.mark.cluster
 def test_a_preempted_job_is_requeued_and_resumes_exactly(
     slurm_cluster: str, tmp_path: Path
 ) -> None:
@@ -190,6 +191,7 @@ def test_a_preempted_job_is_requeued_and_resumes_exactly(
     interrupt_and_resume(tmp_path, preempt)
 
 
+@pytest.mark.cluster
 def test_the_time_limit_signal_saves_then_requeues(slurm_cluster: str, tmp_path: Path) -> None:
     """submitit's time-limit signal (SIGUSR2): ganlab saves last.ckpt at the step it is in
     (no periodic checkpoint is due in this run), then submitit requeues the job."""
@@ -209,6 +211,7 @@ def test_the_time_limit_signal_saves_then_requeues(slurm_cluster: str, tmp_path:
     assert 0 < saved["g_step"] < 3000
 
 
+@pytest.mark.cluster
 def test_two_tasks_under_srun_train_as_one_process_with_twice_the_batch(
     slurm_cluster: str, tmp_path: Path
 ) -> None:
