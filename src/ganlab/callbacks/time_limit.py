@@ -40,8 +40,12 @@ class SaveOnTimeLimit(pl.Callback):
     def on_fit_start(self, trainer: pl.Trainer, pl_module: Any) -> None:
         self.previous = signal.signal(self.signum, self._note)
 
-    def on_fit_end(self, trainer: pl.Trainer, pl_module: Any) -> None:
-        signal.signal(self.signum, self.previous)
+    def teardown(self, trainer: pl.Trainer, pl_module: Any, stage: str) -> None:
+        """Give the signal back to its handler however fit ended (an error included). This
+        hook runs after Lightning puts back the handlers it found, ours among them."""
+        if self.previous is not None:
+            signal.signal(self.signum, self.previous)
+            self.previous = None
 
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
@@ -54,11 +58,14 @@ class SaveOnTimeLimit(pl.Callback):
             due = self.pending
         if not due:
             return
-        for callback in trainer.callbacks:
-            if isinstance(callback, PeriodicCheckpoint):
-                callback.run(trainer, pl_module)
-        pl_module.report(f"{signal.Signals(self.signum).name}: saved last.ckpt, requeueing")
+        savers = [c for c in trainer.callbacks if isinstance(c, PeriodicCheckpoint)]
+        for saver in savers:
+            saver.run(trainer, pl_module)
+        name = signal.Signals(self.signum).name
+        saved = "saved last.ckpt" if savers else "no checkpoint callback, nothing saved"
+        pl_module.report(f"{name} (the time limit is near): {saved}; handing it on")
+        self.pending = False
         signal.signal(self.signum, self.previous)
         if callable(self.previous):
-            self.previous(self.signum, self.frame)
+            self.previous(self.signum, self.frame)  # submitit: requeue the job, end the process
         trainer.should_stop = True

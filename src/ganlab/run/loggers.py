@@ -51,4 +51,7 @@ _ADVERT_FILTER = _DropAdvert()
 def quiet_lightning() -> None:
     """Keep Lightning's console to what says something about the run (idempotent)."""
     warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)")
+    # On a machine with SLURM installed, a run started without srun (a local run, a test, the
+    # login node) is not a mistake: launcher=slurm starts its jobs with srun itself.
+    warnings.filterwarnings("ignore", message="The `srun` command is available on your system")
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_ADVERT_FILTER)
