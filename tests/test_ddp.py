@@ -108,3 +108,30 @@ def test_resume_under_ddp(runs: tuple[Path, Path]) -> None:
     summary = json.loads((resumed / "summary.json").read_text())
     assert (summary["g_steps"], summary["d_steps"]) == (7, 7)
     assert summary["kimg"] == pytest.approx(7 * 16 / 1000)
+
+
+# Randomness per sample: the MLP's dropout (its default 0.5, and 0.2 on the inputs) and the
+# gradient penalty's interpolation weights, drawn for the global batch (ganlab.noise).
+RANDOM = [
+    "data=digits",
+    "model=mlp",
+    "model.generator.hidden=[64,64]",
+    "model.discriminator.hidden=[32,32]",
+    "loss=wgan_gp",
+    "optim=adam_wgan_gp",
+    "phases.n_critic=2",
+    "gan.max_g_steps=5",
+    "seed=3",
+    "logger=csv",
+    "callbacks=quiet",
+]
+
+
+def test_dropout_and_penalty_draws_agree_on_one_or_two_ranks(tmp_path: Path) -> None:
+    single = run_train(*RANDOM, "data.batch_size=16", "name=single", out=tmp_path)
+    assert single.returncode == 0, single.stderr[-3000:]
+    ddp = run_train(*RANDOM, "trainer=ddp_cpu", "data.batch_size=8", "name=ddp", out=tmp_path)
+    assert ddp.returncode == 0, ddp.stderr[-3000:]
+    (one,) = run_dirs(tmp_path, "single")
+    (two,) = run_dirs(tmp_path, "ddp")
+    assert_same_training(_state(two), _state(one), adam_reach(one))

@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganlab.noise import batch_rand
+
 
 def _check_number(
     owner: str,
@@ -223,9 +225,8 @@ class GradientPenalty:
                 f"GradientPenalty: real {list(real.shape)} and fake {list(fake.shape)} batches "
                 "must have the same shape to be interpolated"
             )
-        alpha = torch.rand(
-            real.shape[0], *[1] * (real.dim() - 1), device=real.device, dtype=real.dtype
-        )
+        # Per sample, drawn for the global batch: 1 or N processes interpolate alike.
+        alpha = batch_rand((real.shape[0], *[1] * (real.dim() - 1)), real.device, real.dtype)
         x_hat = torch.lerp(real.detach(), fake.detach(), alpha)
         norms = _input_gradients(discriminator, x_hat, y).norm(dim=1)
         return self.weight * (norms - self.target).square().mean()

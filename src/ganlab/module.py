@@ -21,6 +21,7 @@ from torch import Tensor, nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
+from ganlab.noise import step_noise
 from ganlab.objective import Batch, Draws, Objective, Phase
 from ganlab.schedules import KimgCosine
 
@@ -113,7 +114,7 @@ class GANModule(pl.LightningModule):
         self.channels_last = channels_last
         self.compile = compile
         # Seeded random streams: G's latents and each the objective names (corruptions).
-        self.rng_streams = ("latent", *objective.rng_streams)
+        self.rng_streams = ("latent", "noise", *objective.rng_streams)
         self._rngs: dict[str, torch.Generator] = {}
         self.d_step = 0
         self.g_step = 0
@@ -220,6 +221,11 @@ class GANModule(pl.LightningModule):
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         """The D phases due at this D step, and every ``n_critic``-th step the G phases due;
         then the counters, schedules, EMA and logging, the same for every objective."""
+        world, rank = self.trainer.world_size, self.trainer.global_rank
+        with step_noise(self._rngs["noise"], world, rank):
+            self._training_step(batch)
+
+    def _training_step(self, batch: tuple[Tensor, Tensor]) -> None:
         real = self._real_batch(batch[0])
         step = self.objective.prepare(real, batch[1], self._draws())
         will_g_step = (self.d_step + 1) % self.objective.n_critic == 0
@@ -379,8 +385,8 @@ class GANModule(pl.LightningModule):
         for name in self.rng_streams:
             self._rngs[name] = torch.Generator(device=self.device)
             self._rngs[name].set_state(rng[name])
-        # The global streams drive dropout and penalty interpolation; restoring them makes a
-        # resumed run take the same random draws as one that was never stopped.
+        # The global streams drive what else is random (augmentations, a user's own code);
+        # restoring them makes a resumed run take the same draws as one never stopped.
         torch.set_rng_state(rng["torch"])
         if rng["cuda"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(rng["cuda"])

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from ganlab.nets import MLPDiscriminator, MLPGenerator
+from ganlab.nets.dropout import BatchDropout
 from ganlab.nets.mlp import Maxout
 
 from ..tolerances import assert_close_to_scale
@@ -67,7 +68,7 @@ def test_activations(activation: str, kind: type) -> None:
 
 def test_dropout_is_active_in_training_only() -> None:
     d = MLPDiscriminator((2,), hidden=(64,), dropout=0.5, input_dropout=0.2)
-    assert [m.p for m in d.modules() if isinstance(m, nn.Dropout)] == [0.2, 0.5]
+    assert [m.p for m in d.modules() if isinstance(m, BatchDropout)] == [0.2, 0.5]
     x = torch.randn(4, 2)
     assert not torch.equal(d(x), d(x))
     d.eval()

@@ -7,6 +7,7 @@ import torch
 
 from ganlab.build import build_networks, build_objective
 from ganlab.nets import PatchGANDiscriminator, UNetGenerator
+from ganlab.nets.dropout import BatchDropout
 from ganlab.nets.patchgan import receptive_field
 
 from ..conftest import ComposeFn
@@ -54,7 +55,7 @@ def test_unet_dropout_only_in_training() -> None:
     x = torch.randn(2, 1, 28, 28)
     g.eval()
     assert torch.equal(g(x), g(x))
-    assert any(isinstance(m, torch.nn.Dropout) for m in g.modules())
+    assert any(isinstance(m, BatchDropout) for m in g.modules())
 
 
 def test_unet_rejects_a_wrong_input() -> None:

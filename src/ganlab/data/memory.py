@@ -69,9 +69,10 @@ class StepSampler(Sampler[list[int]]):
 
     Global step ``i`` takes the ``i mod L``-th slice of ``N * B`` indices from epoch
     ``i div L``'s permutation (seeded with ``seed + epoch``, L slices per epoch), and rank
-    r keeps every N-th index of that slice. So N ranks with batch B see, step by step, the
-    same global batches as one process with batch N * B, and a resumed run continues the
-    exact order by starting at the step it stopped at.
+    r keeps the r-th B of that slice, as it keeps the r-th B of the global batch's latents
+    and per-sample noise (``ganlab.noise``). So N ranks with batch B see, step by step, the
+    same global batches, paired with the same latents and draws, as one process with batch
+    N * B, and a resumed run continues the exact order by starting at the step it stopped at.
     """
 
     def __init__(
@@ -100,7 +101,7 @@ class StepSampler(Sampler[list[int]]):
                 rng = torch.Generator().manual_seed(self.seed + epoch)
                 perm, epoch_of_perm = torch.randperm(self.num_samples, generator=rng), epoch
             chunk = perm[position * width : (position + 1) * width]
-            yield chunk[self.rank :: self.num_replicas].tolist()
+            yield chunk[self.rank * self.batch_size : (self.rank + 1) * self.batch_size].tolist()
             step += 1
 
 

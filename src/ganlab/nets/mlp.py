@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from ganlab.nets import checks
 from ganlab.nets.conditional import CONDITIONING, ConcatEmbedding, ProjectionHead, require_labels
+from ganlab.nets.dropout import BatchDropout
 from ganlab.nets.init import INITS, initialise
 
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "maxout")
@@ -61,7 +62,7 @@ def _hidden_layers(
             layers.append(nn.BatchNorm1d(width * fan_out))
         layers.append(_activation(activation, pieces))
         if dropout > 0:
-            layers.append(nn.Dropout(dropout))
+            layers.append(BatchDropout(dropout))
         in_features = width
     return nn.Sequential(*layers)
 
@@ -173,7 +174,7 @@ class MLPDiscriminator(nn.Module):
         init_scale = checks.optional_positive(owner, "init_scale", init_scale)
 
         in_features = math.prod(self.shape)
-        self.input_dropout = nn.Dropout(input_dropout) if input_dropout > 0 else nn.Identity()
+        self.input_dropout = BatchDropout(input_dropout) if input_dropout > 0 else nn.Identity()
         self.concat: ConcatEmbedding | None = None
         if self.num_classes and conditioning == "concat":
             self.concat = ConcatEmbedding(self.num_classes, self.num_classes)

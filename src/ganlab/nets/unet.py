@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganlab.nets import checks
+from ganlab.nets.dropout import BatchDropout
 from ganlab.nets.init import normal_init
 
 NORMS = ("batch", "instance", "none")
@@ -95,7 +96,7 @@ class UNetGenerator(nn.Module):
                     *norm_layer(norm, out),
                 ]
                 if dropout > 0 and i >= self.depth - dropout_layers:
-                    layers.append(nn.Dropout(dropout))
+                    layers.append(BatchDropout(dropout))
             self.ups.append(nn.Sequential(*layers))
         normal_init(self)
 

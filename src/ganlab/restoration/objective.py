@@ -64,14 +64,14 @@ class RestorationObjective(Objective):
     def corrupt(self, clean: Tensor, draws: Draws) -> Corrupted:
         """Corrupt this rank's batch with its share of a draw for the whole global batch.
 
-        Rank r holds every N-th image of the global batch (``StepSampler``), so it takes
-        every N-th draw from r: ranks never share a corruption, and N ranks with batch B
-        pair each image with the corruption one process with batch N * B would give it.
+        Rank r holds the r-th B images of the global batch (``StepSampler``), so it takes
+        the r-th B draws: ranks never share a corruption, and N ranks with batch B pair each
+        image with the corruption one process with batch N * B would give it.
         """
         world, rank, n = draws.world_size, draws.rank, clean.shape[0]
         drawn = self.corruption.draw(n * world, tuple(clean.shape[1:]), draws.rngs["corruption"])
         if drawn is not None:
-            drawn = drawn[rank::world].to(clean.device)
+            drawn = drawn[rank * n : (rank + 1) * n].to(clean.device)
         return self.corruption.apply(clean, drawn)
 
     def prepare(self, real: Tensor, labels: Tensor, draws: Draws) -> Batch:
