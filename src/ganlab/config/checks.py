@@ -71,7 +71,6 @@ RULES: dict[str, tuple[Callable[[Any], bool], str, bool]] = {
     "weight_decay": (_non_negative, "a number >= 0", False),
     "n_critic": (_positive_int, "an integer >= 1", False),
     "unrolled_steps": (_non_negative_int, "an integer >= 0 (0: no unrolling)", False),
-    "unrolled_lr": (_positive, "a positive number", True),
     "every": (_positive_int, "an integer >= 1 (1: every step; k: every k steps, value x k)", False),
     "batch_size": (_positive_int, "an integer >= 1", False),
     "resolution": (_positive_int, "an integer >= 1", False),

@@ -37,10 +37,10 @@ PACKAGES = (
 )
 # Classes that moved: a run saved before names the old place, which is read as the new one.
 MOVED_TARGETS = {"ganlab.loggers.CSVLogger": "ganlab.run.loggers.CSVLogger"}
-EXACT = ("lightning.pytorch.Trainer", "ganlab.module.GANModule")
+EXACT = ("lightning.pytorch.Trainer", "ganlab.module.GANModule", "ganlab.schedules.KimgCosine")
 WHAT = (
     "ganlab's nets, losses, objectives, augments, data modules, corruptions, callbacks, "
-    "loggers, module and strategy, "
+    "loggers, module, strategy and kimg schedule, "
     "Lightning's Trainer and loggers, and torch's optimizers and schedulers"
 )
 
